@@ -1,0 +1,1 @@
+"""Alembic migration environment and revision scripts of the state store."""

@@ -1,0 +1,78 @@
+"""Migrations: to head on an empty database, idempotent, reversible, and safe when several
+processes open a fresh store at once."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from shipway.errors import StoreError
+from shipway.store import Store, open_store, schema
+from shipway.store.tables import metadata
+
+from .conftest import new_deployment, run_workers
+
+TABLES = {
+    "alembic_version",
+    "deployments",
+    "events",
+    "stage_runs",
+    "compensations",
+    "leases",
+    "environment_blocks",
+}
+
+
+def _tables(store: Store) -> set[str]:
+    with store.db.read() as conn:
+        return set(sa.inspect(conn).get_table_names())
+
+
+def test_open_migrates_an_empty_database_to_head(store: Store) -> None:
+    assert _tables(store) == TABLES
+    assert schema.current_revision(store.db) == schema.head_revision()
+
+
+def test_migrated_schema_matches_the_tables_module(store: Store) -> None:
+    with store.db.read() as conn:
+        differences = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+        )
+    assert differences == []
+
+
+def test_opening_twice_is_a_no_op(state_url: str) -> None:
+    with open_store(state_url) as first:
+        new_deployment(first)
+        first.events.append("dep-000001", "c", "CREATED")
+    with open_store(state_url) as second:
+        assert schema.current_revision(second.db) == schema.head_revision()
+        assert second.events.last_id() == 1
+        assert second.deployments.get("dep-000001").project == "shop"
+
+
+def test_downgrade_to_base_then_upgrade_again(store: Store) -> None:
+    new_deployment(store)
+    schema.downgrade(store.db, "base")
+    assert _tables(store) == {"alembic_version"}
+    assert schema.current_revision(store.db) is None
+    schema.upgrade(store.db)
+    assert _tables(store) == TABLES
+    assert store.deployments.list() == []
+
+
+def test_unknown_revision_is_a_store_error(store: Store) -> None:
+    with pytest.raises(StoreError, match="downgrade failed"):
+        schema.downgrade(store.db, "nonexistent")
+
+
+def test_processes_opening_a_fresh_store_at_once_all_succeed(state_url: str) -> None:
+    reports = run_workers([["open", state_url] for _ in range(3)])
+    assert [r["ok"] for r in reports] == [True, True, True]
+    with open_store(state_url) as store:
+        assert _tables(store) == TABLES
+        with store.db.read() as conn:
+            versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
+        assert [v[0] for v in versions] == [schema.head_revision()]
