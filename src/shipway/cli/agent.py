@@ -1,0 +1,67 @@
+"""`shipway agent`: run, start, inspect and stop the local agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shipway.cli.options import DEFAULT_FILE, FileOpt, OutputFormat, OutputOpt, StateOpt, workspace
+from shipway.cli.output import console, print_json
+from shipway.runtime.agent import Agent, ensure_agent, running_agent, stop_agent
+from shipway.workspace import Workspace
+
+agent_app = typer.Typer(
+    help="The local agent that runs deployments on this host.", no_args_is_help=True
+)
+
+
+@agent_app.command("run")
+def run(
+    home: Annotated[Path | None, typer.Option(help="The .shipway folder to serve.")] = None,
+    file: FileOpt = DEFAULT_FILE,
+    state: StateOpt = None,
+) -> None:
+    """Run the agent in the foreground (what `start` runs in the background)."""
+    ws = Workspace.at(home, state) if home is not None else workspace(file, state)
+    Agent(ws).run()
+
+
+@agent_app.command("start")
+def start(
+    file: FileOpt = DEFAULT_FILE, state: StateOpt = None, output: OutputOpt = OutputFormat.text
+) -> None:
+    """Start the agent in the background unless it is running."""
+    info = ensure_agent(workspace(file, state))
+    if output is OutputFormat.json:
+        print_json(info.__dict__)
+    else:
+        console.print(f"agent running, pid {info.pid}, executor {info.executor_id}", markup=False)
+
+
+@agent_app.command("status")
+def status(
+    file: FileOpt = DEFAULT_FILE, state: StateOpt = None, output: OutputOpt = OutputFormat.text
+) -> None:
+    """Say whether the agent runs; exit 1 when it does not."""
+    info = running_agent(workspace(file, state))
+    if output is OutputFormat.json:
+        print_json(info.__dict__ if info else None)
+    elif info is None:
+        console.print("agent not running")
+    else:
+        console.print(
+            f"agent running, pid {info.pid}, executor {info.executor_id}, "
+            f"since {info.started_at}, version {info.version}, state {info.state}",
+            markup=False,
+        )
+    if info is None:
+        raise typer.Exit(1)
+
+
+@agent_app.command("stop")
+def stop(file: FileOpt = DEFAULT_FILE, state: StateOpt = None) -> None:
+    """Stop the agent; running deployments continue when it starts again."""
+    info = stop_agent(workspace(file, state))
+    console.print("agent not running" if info is None else f"agent (pid {info.pid}) stopped")

@@ -1,0 +1,321 @@
+"""The CLI's side of the orchestrator: queue deployments, follow their event log, cancel,
+approve, resume and roll back. Nothing here executes a deployment: the agent does
+(DESIGN.md section 4), so killing the caller changes nothing about the outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import secrets
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from shipway import __version__
+from shipway.errors import AgentError, BlockedError, InputError, LeaseHeldError
+from shipway.manifest import LoadedManifest, load_manifest_text, resolve_environment
+from shipway.orchestrator import events as ev
+from shipway.orchestrator.engine import CONTROL_TOPIC, QUEUE_NAME, WORKFLOW_NAME, lease_key
+from shipway.orchestrator.pipeline import build_pipeline
+from shipway.runtime.agent import ensure_agent
+from shipway.store import Store
+from shipway.store.records import DeploymentKind, DeploymentRecord, EventRecord
+from shipway.workspace import Workspace
+
+#: A lease taken by the CLI must outlive the time the agent needs to pick the job up.
+QUEUED_LEASE_TTL = 120.0
+#: `--wait` with no number: wait as long as it takes.
+WAIT_FOREVER = 10.0 * 365 * 24 * 3600
+FINAL_EVENTS = frozenset(
+    {ev.DEPLOYMENT_COMPLETED, ev.DEPLOYMENT_FAILED, ev.DEPLOYMENT_CANCELLED, ev.ROLLED_BACK}
+)
+
+
+def new_deployment_id(environment: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return f"{environment}-{stamp}-{secrets.token_hex(3)}"
+
+
+def current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class DeploymentClient:
+    """Talks to the state store and, through a DBOS client, to the agent's queue."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.store = Store.open(ws.state_url)
+        self._dbos: Any = None
+
+    def close(self) -> None:
+        if self._dbos is not None:
+            self._dbos.destroy()
+        self.store.close()
+
+    def __enter__(self) -> DeploymentClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- queueing -----------------------------------------------------------------------
+
+    def submit(
+        self,
+        loaded: LoadedManifest,
+        environment: str,
+        *,
+        kind: DeploymentKind = "deploy",
+        force: bool = False,
+        wait: float | None = None,
+        rollback_from: str | None = None,
+    ) -> DeploymentRecord:
+        """Queue a deployment. Raises LeaseHeldError / BlockedError (exit 3) when it may
+        not run now and `wait` is None."""
+        resolved = resolve_environment(loaded, environment)
+        pipeline = build_pipeline(loaded, resolved)
+        project = loaded.manifest.project
+        key = lease_key(project, environment)
+        if kind == "deploy":
+            self._check_not_rolled_back(key, loaded.digest, force)
+        dep_id = new_deployment_id(environment)
+        if wait is None:
+            self._take_lease(key, dep_id, project, environment)
+        record = self.store.deployments.create(
+            DeploymentRecord(
+                id=dep_id,
+                project=project,
+                environment=environment,
+                kind=kind,
+                manifest_path=str(loaded.path),
+                manifest_digest=loaded.digest,
+                manifest={"source": loaded.source_text, "path": str(loaded.path)},
+                pipeline=pipeline.to_dict(),
+                correlation_id=str(uuid.uuid4()),
+                user=current_user(),
+                rollback_from=rollback_from,
+                force=force,
+                wait_seconds=wait,
+            )
+        )
+        self.store.events.append(
+            dep_id,
+            record.correlation_id,
+            ev.DEPLOYMENT_QUEUED,
+            message=f"{kind} of {project}/{environment} ({loaded.digest[:19]}) by {record.user}",
+            data={"kind": kind, "digest": loaded.digest},
+            dedupe_key="queued",
+        )
+        try:
+            self._enqueue(dep_id, key)
+        except Exception as exc:
+            self.store.deployments.set_status(dep_id, "failed", error=f"could not queue: {exc}")
+            self.store.leases.release(key, dep_id)
+            raise AgentError(f"could not queue deployment {dep_id}: {exc}") from exc
+        return record
+
+    def _check_not_rolled_back(self, key: str, digest: str, force: bool) -> None:
+        block = self.store.environments.blocked(key)
+        if block is None or block.digest != digest:
+            return
+        if force:
+            self.store.environments.clear(key)
+            return
+        raise BlockedError(
+            f"this manifest ({digest[:19]}) was {block.reason}; deploy it again with --force"
+        )
+
+    def _take_lease(self, key: str, dep_id: str, project: str, environment: str) -> None:
+        self.store.leases.acquire(key, dep_id, QUEUED_LEASE_TTL)
+        active = [
+            d
+            for d in self.store.deployments.list(
+                project=project, environment=environment, statuses=sorted(ev.ACTIVE_STATUSES)
+            )
+            if d.id != dep_id
+        ]
+        if active:
+            self.store.leases.release(key, dep_id)
+            raise LeaseHeldError(key, active[0].id, QUEUED_LEASE_TTL)
+
+    def _client(self) -> Any:
+        ensure_agent(self.ws)
+        if self._dbos is None:
+            from dbos import DBOSClient
+
+            self._dbos = DBOSClient(system_database_url=self.ws.system_database_url)
+        return self._dbos
+
+    def _enqueue(self, dep_id: str, partition: str) -> None:
+        self._client().enqueue(
+            {
+                "workflow_name": WORKFLOW_NAME,
+                "queue_name": QUEUE_NAME,
+                "workflow_id": dep_id,
+                "app_version": __version__,
+                "queue_partition_key": partition,
+            },
+            dep_id,
+        )
+
+    # --- following ----------------------------------------------------------------------
+
+    def follow(
+        self,
+        dep_id: str,
+        *,
+        after: int = 0,
+        poll: float = 0.1,
+        stop_on_approval: bool = True,
+        deadline: float | None = None,
+    ) -> Iterator[EventRecord]:
+        """Yield the deployment's events from `after` until it ends (or waits for an
+        approval, or `deadline` passes on time.monotonic())."""
+        cursor = after
+        while True:
+            batch = self.store.events.read(cursor, deployment_id=dep_id)
+            for event in batch:
+                cursor = event.id
+                yield event
+                if event.type in FINAL_EVENTS:
+                    return
+                if stop_on_approval and event.type == ev.APPROVAL_REQUIRED:
+                    return
+            if not batch:
+                if deadline is not None and time.monotonic() > deadline:
+                    return
+                if self.store.deployments.get(
+                    dep_id
+                ).status in ev.TERMINAL_STATUSES and not self.store.events.read(
+                    cursor, deployment_id=dep_id
+                ):
+                    return
+                time.sleep(poll)
+
+    # --- control ------------------------------------------------------------------------
+
+    def cancel(self, dep_id: str) -> DeploymentRecord:
+        record = self.store.deployments.get(dep_id)
+        if record.status in ev.TERMINAL_STATUSES:
+            raise InputError(f"deployment {record.id} already ended ({record.status})")
+        self.store.deployments.request_cancel(record.id)
+        self.store.events.append(
+            record.id, record.correlation_id, ev.CANCEL_REQUESTED, message=f"by {current_user()}"
+        )
+        self._wake(record.id)
+        return self.store.deployments.get(record.id)
+
+    def withdraw_queued(self, dep_id: str, reason: str) -> bool:
+        """Cancel a deployment that never started (gave up waiting). True if withdrawn."""
+        self.store.deployments.request_cancel(dep_id)
+        status = self._client().retrieve_workflow(dep_id).get_status()
+        if status.status != "ENQUEUED":
+            return False
+        self._client().cancel_workflow(dep_id)
+        record = self.store.deployments.get(dep_id)
+        self.store.deployments.set_status(dep_id, "cancelled", error=reason)
+        self.store.events.append(
+            dep_id,
+            record.correlation_id,
+            ev.DEPLOYMENT_CANCELLED,
+            message=reason,
+            dedupe_key="finished",
+        )
+        return True
+
+    def approve(self, dep_id: str) -> DeploymentRecord:
+        record = self.store.deployments.get(dep_id)
+        if record.status in ev.TERMINAL_STATUSES:
+            raise InputError(f"deployment {record.id} already ended ({record.status})")
+        if record.approved_by:
+            raise InputError(f"deployment {record.id} was already approved by {record.approved_by}")
+        user = current_user()
+        self.store.deployments.approve(record.id, user)
+        self.store.events.append(
+            record.id,
+            record.correlation_id,
+            ev.APPROVED,
+            message=f"by {user}",
+            dedupe_key="approved",
+        )
+        self._wake(record.id)
+        return self.store.deployments.get(record.id)
+
+    def _wake(self, dep_id: str) -> None:
+        """Wake a workflow waiting for an approval; it re-reads the store either way."""
+        # The workflow polls the store on its own too: a lost wake-up only delays it.
+        with contextlib.suppress(Exception):
+            self._client().send(dep_id, "wake", CONTROL_TOPIC)
+
+    def resume(self, dep_id: str) -> DeploymentRecord:
+        """Make sure an interrupted deployment runs again: its agent recovers it at start;
+        a workflow that DBOS gave up on is resumed explicitly."""
+        record = self.store.deployments.get(dep_id)
+        if record.status in ev.TERMINAL_STATUSES:
+            raise InputError(
+                f"deployment {record.id} already ended ({record.status}); nothing to resume"
+            )
+        client = self._client()
+        status = client.retrieve_workflow(record.id).get_status()
+        if status.status in {"ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}:
+            client.resume_workflow(record.id)
+        self.store.events.append(
+            record.id,
+            record.correlation_id,
+            ev.DEPLOYMENT_RESUMED,
+            message=f"by {current_user()} (workflow was {status.status})",
+        )
+        return record
+
+    def rollback(
+        self,
+        loaded: LoadedManifest,
+        environment: str,
+        *,
+        to: str | None = None,
+        wait: float | None = None,
+    ) -> DeploymentRecord:
+        """Queue a deployment of an earlier successful manifest of `environment`."""
+        project = loaded.manifest.project
+        done = self.store.deployments.list(
+            project=project, environment=environment, statuses=["succeeded"], limit=1000
+        )
+        if not done:
+            raise InputError(f"{project}/{environment} has no successful deployment to roll back")
+        current = done[0]
+        target = self._rollback_target(done, current, to, environment)
+        snapshot = target.manifest
+        target_loaded = load_manifest_text(snapshot["source"], snapshot["path"])
+        return self.submit(
+            target_loaded, environment, kind="rollback", wait=wait, rollback_from=current.id
+        )
+
+    def _rollback_target(
+        self,
+        done: list[DeploymentRecord],
+        current: DeploymentRecord,
+        to: str | None,
+        environment: str,
+    ) -> DeploymentRecord:
+        if to is not None:
+            target = self.store.deployments.get(to)
+            if target.environment != environment or target.status != "succeeded":
+                raise InputError(
+                    f"deployment {target.id} is not a successful deployment of {environment}"
+                )
+            if target.id == current.id:
+                raise InputError(f"deployment {target.id} is already the current one")
+            return target
+        for candidate in done[1:]:
+            if candidate.manifest_digest != current.manifest_digest:
+                return candidate
+        raise InputError(
+            f"{environment} has no earlier successful deployment with a different "
+            "manifest to roll back to"
+        )

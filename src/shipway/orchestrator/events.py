@@ -1,0 +1,44 @@
+"""Event types of the deployment log (DESIGN.md section 1).
+
+Events are rows in the state store; every consumer reads them from a cursor. Stage
+completion events carry the component's name for the event (VALIDATION_COMPLETED, ...).
+"""
+
+from __future__ import annotations
+
+DEPLOYMENT_QUEUED = "DEPLOYMENT_QUEUED"
+DEPLOYMENT_STARTED = "DEPLOYMENT_STARTED"
+DEPLOYMENT_RESUMED = "DEPLOYMENT_RESUMED"
+LEASE_ACQUIRED = "LEASE_ACQUIRED"
+LEASE_WAITING = "LEASE_WAITING"
+LEASE_LOST = "LEASE_LOST"
+STAGE_STARTED = "STAGE_STARTED"
+STAGE_RETRYING = "STAGE_RETRYING"
+STAGE_COMPLETED = "STAGE_COMPLETED"
+STAGE_SKIPPED = "STAGE_SKIPPED"
+STAGE_FAILED = "STAGE_FAILED"
+APPROVAL_REQUIRED = "APPROVAL_REQUIRED"
+APPROVED = "APPROVED"
+CANCEL_REQUESTED = "CANCEL_REQUESTED"
+COMPENSATION_STARTED = "COMPENSATION_STARTED"
+COMPENSATION_COMPLETED = "COMPENSATION_COMPLETED"
+COMPENSATION_FAILED = "COMPENSATION_FAILED"
+DEPLOYMENT_COMPLETED = "DEPLOYMENT_COMPLETED"
+DEPLOYMENT_FAILED = "DEPLOYMENT_FAILED"
+DEPLOYMENT_CANCELLED = "DEPLOYMENT_CANCELLED"
+ROLLED_BACK = "ROLLED_BACK"
+
+#: The event each built-in stage emits when it completes.
+STAGE_COMPLETION_EVENTS = {
+    "validate": "VALIDATION_COMPLETED",
+    "provision": "RESOURCE_PROVISIONED",
+    "configure": "CONFIGURATION_APPLIED",
+    "scan": "SECURITY_SCANNED",
+    "release": "RELEASE_ACTIVATED",
+    "test": "TESTING_COMPLETED",
+    "observe": "ANALYSIS_COMPLETED",
+}
+
+#: Deployment statuses after which nothing more happens.
+TERMINAL_STATUSES = frozenset({"succeeded", "failed", "rolled_back", "cancelled"})
+ACTIVE_STATUSES = frozenset({"queued", "running", "awaiting_approval"})

@@ -1,0 +1,1 @@
+"""Where deployments and services run: the local agent."""

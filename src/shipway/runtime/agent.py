@@ -1,0 +1,229 @@
+"""The local agent: the long-running process that owns this workspace's DBOS executor
+and runs its deployments (DESIGN.md section 4).
+
+One agent per workspace, guarded by an exclusive lock on `.shipway/agent.lock`, so two
+executors with the same id never share a system database. The CLI starts it in the
+background when none is running; it outlives the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import IO
+
+from shipway import __version__
+from shipway.errors import AgentError
+from shipway.workspace import Workspace, mask_url
+
+START_DEADLINE = 60.0
+STOP_DEADLINE = 30.0
+HEARTBEAT_INTERVAL = 5.0
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    pid: int
+    executor_id: str
+    started_at: str
+    version: str
+    state: str
+
+
+def info_path(ws: Workspace) -> Path:
+    return ws.home / "agent.json"
+
+
+def lock_path(ws: Workspace) -> Path:
+    return ws.home / "agent.lock"
+
+
+def running_agent(ws: Workspace) -> AgentInfo | None:
+    """The agent serving this workspace, if one is alive and ready."""
+    try:
+        data = json.loads(info_path(ws).read_text())
+        info = AgentInfo(**data)
+    except (OSError, ValueError, TypeError):
+        return None
+    if not _pid_alive(info.pid) or not _lock_held(ws):
+        return None
+    return info
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+    return True
+
+
+def _lock_held(ws: Workspace) -> bool:
+    path = lock_path(ws)
+    if not path.exists():
+        return False
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
+def ensure_agent(ws: Workspace) -> AgentInfo:
+    """Return the running agent, starting one in the background when there is none."""
+    info = running_agent(ws)
+    if info is not None:
+        return info
+    return start_agent(ws)
+
+
+def start_agent(ws: Workspace) -> AgentInfo:
+    """Start the agent as a detached process and wait until it is ready."""
+    ws.logs_dir.mkdir(parents=True, exist_ok=True)
+    log = ws.logs_dir / "agent.log"
+    command = [
+        sys.executable,
+        "-m",
+        "shipway",
+        "agent",
+        "run",
+        "--home",
+        str(ws.home),
+        "--state",
+        ws.state_url,
+    ]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            cwd=ws.home.parent,
+        )
+    deadline = time.monotonic() + START_DEADLINE
+    while time.monotonic() < deadline:
+        info = running_agent(ws)
+        if info is not None:
+            return info
+        if process.poll() is not None and running_agent(ws) is None:
+            # Another CLI may have started the agent at the same moment: ours lost the lock.
+            time.sleep(0.2)
+            if (info := running_agent(ws)) is not None:
+                return info
+            raise AgentError(
+                f"the agent exited with code {process.returncode}: {_last_line(log)} (log: {log})"
+            )
+        time.sleep(0.1)
+    raise AgentError(f"the agent did not become ready within {START_DEADLINE:.0f}s (log: {log})")
+
+
+def stop_agent(ws: Workspace) -> AgentInfo | None:
+    """Ask the agent to stop and wait for it; None when no agent was running."""
+    info = running_agent(ws)
+    if info is None:
+        return None
+    os.kill(info.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_DEADLINE
+    while time.monotonic() < deadline:
+        if not _pid_alive(info.pid):
+            return info
+        time.sleep(0.1)
+    raise AgentError(f"the agent (pid {info.pid}) did not stop within {STOP_DEADLINE:.0f}s")
+
+
+def _last_line(log: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+        if lines:
+            return lines[-1][-300:]
+    return "no output"
+
+
+class Agent:
+    """The agent process itself: `shipway agent run`."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self._stop = threading.Event()
+        self._lock_handle: IO[str] | None = None
+
+    def run(self) -> None:
+        """Serve until SIGTERM or SIGINT."""
+        self.ws.home.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
+        from dbos import DBOS
+
+        from shipway.orchestrator import engine
+        from shipway.store import Store
+
+        store = Store.open(self.ws.state_url)
+        engine.bind(engine.EngineRuntime(store, self.ws.home, self.ws.executor_id))
+        DBOS(
+            config={
+                "name": "shipway",
+                "system_database_url": self.ws.system_database_url,
+                "application_version": __version__,
+                "executor_id": self.ws.executor_id,
+                "log_level": "WARNING",
+            }
+        )
+        try:
+            DBOS.launch()
+            DBOS.register_queue(
+                engine.QUEUE_NAME, partition_concurrency=1, polling_interval_sec=0.1
+            )
+            self._write_info()
+            while not self._stop.wait(HEARTBEAT_INTERVAL):
+                with contextlib.suppress(Exception):
+                    store.leases.renew_owned(self.ws.executor_id, engine.LEASE_TTL)
+        finally:
+            with contextlib.suppress(OSError):
+                info_path(self.ws).unlink()
+            DBOS.destroy(destroy_registry=False)
+            store.close()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stop.set()
+
+    def _take_lock(self) -> None:
+        handle = lock_path(self.ws).open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            handle.close()
+            raise AgentError(f"an agent is already running for {self.ws.home}") from exc
+        self._lock_handle = handle
+
+    def _write_info(self) -> None:
+        info = {
+            "pid": os.getpid(),
+            "executor_id": self.ws.executor_id,
+            "started_at": datetime.now(UTC).isoformat(),
+            "version": __version__,
+            "state": mask_url(self.ws.state_url),
+        }
+        tmp = info_path(self.ws).with_suffix(".tmp")
+        tmp.write_text(json.dumps(info))
+        tmp.replace(info_path(self.ws))
