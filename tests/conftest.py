@@ -24,7 +24,9 @@ def need_service(reason: str) -> None:
 def _admin_pg_url() -> str:
     url = os.environ.get("SHIPWAY_TEST_PG_URL")
     if not url:
-        need_service("SHIPWAY_TEST_PG_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+        need_service(
+            "SHIPWAY_TEST_PG_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
     return str(url)
 
 

@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shipway.store import Store
+
 PLUGIN = Path(__file__).with_name("stage_plugin.py")
 
 MANIFEST = """\
@@ -137,13 +139,19 @@ class Project:
     def wait_for_status(
         self, deployment_id: str, statuses: set[str], timeout: float = 90
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            data = self.status(deployment_id)
-            if data["status"] in statuses:
-                return data
-            time.sleep(0.2)
-        raise AssertionError(f"{deployment_id} never reached {statuses}: {data['status']}")
+        # Polls the store directly (a CLI call per poll costs a second); the final state
+        # is read through the CLI.
+        store = Store.open(self.state_url)
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                current = store.deployments.get(deployment_id).status
+                if current in statuses:
+                    return self.status(deployment_id)
+                time.sleep(0.1)
+        finally:
+            store.close()
+        raise AssertionError(f"{deployment_id} never reached {statuses}: {current}")
 
     def stop_agent(self) -> None:
         self.run("agent", "stop", timeout=60)

@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("aborted", markup=False)
         sys.exit(130)
     except typer.TyperException as exc:
-        message = getattr(exc, "format_message", lambda: str(exc))()
+        formatter = getattr(exc, "format_message", None)
+        message = formatter() if callable(formatter) else str(exc)
         err_console.print(f"error: {one_line(message)}", markup=False)
         sys.exit(2)
     except ShipwayError as exc:

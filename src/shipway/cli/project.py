@@ -21,7 +21,7 @@ from shipway.cli.options import (
 from shipway.cli.output import console, print_json, styled
 from shipway.errors import InputError
 from shipway.manifest import STARTER_MANIFEST, manifest_json_schema, resolve_environment
-from shipway.orchestrator.engine import lease_key
+from shipway.orchestrator.names import lease_key
 from shipway.orchestrator.pipeline import build_pipeline
 from shipway.orchestrator.stages.registry import registry
 from shipway.store import Store

@@ -17,7 +17,7 @@ from shipway import __version__
 from shipway.errors import AgentError, BlockedError, InputError, LeaseHeldError
 from shipway.manifest import LoadedManifest, load_manifest_text, resolve_environment
 from shipway.orchestrator import events as ev
-from shipway.orchestrator.engine import CONTROL_TOPIC, QUEUE_NAME, WORKFLOW_NAME, lease_key
+from shipway.orchestrator.names import CONTROL_TOPIC, QUEUE_NAME, WORKFLOW_NAME, lease_key
 from shipway.orchestrator.pipeline import build_pipeline
 from shipway.runtime.agent import ensure_agent
 from shipway.store import Store

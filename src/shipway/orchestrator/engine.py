@@ -25,17 +25,19 @@ from shipway.manifest import LoadedManifest, ResolvedEnvironment, load_manifest_
 from shipway.manifest import resolve_environment as resolve
 from shipway.models import DeploymentContext
 from shipway.orchestrator import events as ev
+from shipway.orchestrator.names import (
+    CONTROL_TOPIC,
+    LEASE_TTL,
+    WORKFLOW_NAME,
+    lease_key,
+)
 from shipway.orchestrator.pipeline import Pipeline, load_stage_plugins
 from shipway.orchestrator.runner import StageRun, run_stage
 from shipway.orchestrator.stages.interface import StageContext
 from shipway.orchestrator.stages.registry import registry
 from shipway.store import Store
-from shipway.store.records import DeploymentStatus
+from shipway.store.records import DeploymentRecord, DeploymentStatus
 
-WORKFLOW_NAME = "shipway.deployment"
-QUEUE_NAME = "shipway-deployments"
-CONTROL_TOPIC = "control"
-LEASE_TTL = 30.0
 APPROVAL_POLL = 30.0
 LEASE_POLL = 1.0
 
@@ -64,10 +66,6 @@ def _rt() -> EngineRuntime:
     return _runtime
 
 
-def lease_key(project: str, environment: str) -> str:
-    return f"{project}/{environment}"
-
-
 # --- the workflow -----------------------------------------------------------------------
 
 
@@ -94,13 +92,13 @@ def _run(deployment_id: str) -> str:
         if index == pipeline.approval_group and not _wait_for_approval(deployment_id):
             cancelled = True
             break
-        check = _checkpoint(deployment_id)
-        if check["cancelled"]:
+        outcome = _run_group(deployment_id, list(group))
+        if outcome["gate"] == "cancelled":
             cancelled = True
             break
-        if check["lost"]:
-            return _finish(deployment_id, "failed", check["reason"])
-        results = _run_group(deployment_id, list(group))
+        if outcome["gate"] == "lost":
+            return _finish(deployment_id, "failed", outcome["reason"])
+        results: dict[str, dict[str, Any]] = outcome["results"]
         failed = [f"{name}: {r['error']}" for name, r in results.items() if r["status"] == "failed"]
         if failed:
             failure = "; ".join(failed)
@@ -203,29 +201,27 @@ def _try_lease(deployment_id: str) -> dict[str, Any]:
     return {"ok": True, "may_wait": False, "reason": ""}
 
 
-@DBOS.step(name="shipway.checkpoint")
-def _checkpoint(deployment_id: str) -> dict[str, Any]:
-    """Between groups: honour a cancel request, and make sure the lease is still ours."""
-    rt = _rt()
-    record = rt.store.deployments.get(deployment_id)
+def _gate(rt: EngineRuntime, record: DeploymentRecord) -> dict[str, Any] | None:
+    """Before a group: honour a cancel request, and make sure the lease is still ours."""
     if record.cancel_requested:
-        return {"cancelled": True, "lost": False, "reason": ""}
+        return {"gate": "cancelled", "reason": "", "results": {}}
     key = lease_key(record.project, record.environment)
     try:
-        rt.store.leases.acquire(key, deployment_id, LEASE_TTL, owner=rt.executor_id)
+        rt.store.leases.acquire(key, record.id, LEASE_TTL, owner=rt.executor_id)
     except LeaseHeldError as exc:
-        rt.store.events.append(
-            deployment_id, record.correlation_id, ev.LEASE_LOST, message=str(exc)
-        )
-        return {"cancelled": False, "lost": True, "reason": f"lease lost: {exc}"}
-    return {"cancelled": False, "lost": False, "reason": ""}
+        rt.store.events.append(record.id, record.correlation_id, ev.LEASE_LOST, message=str(exc))
+        return {"gate": "lost", "reason": f"lease lost: {exc}", "results": {}}
+    return None
 
 
 @DBOS.step(name="shipway.run_group")
-def _run_group(deployment_id: str, group: list[str]) -> dict[str, dict[str, Any]]:
+def _run_group(deployment_id: str, group: list[str]) -> dict[str, Any]:
     """Run the stages of one group, in parallel when there are several."""
     rt = _rt()
     record = rt.store.deployments.get(deployment_id)
+    stopped = _gate(rt, record)
+    if stopped is not None:
+        return stopped
     loaded, environment = _manifest_of(record.manifest, record.environment)
     pipeline = Pipeline.from_dict(record.pipeline)
     stop_watching = threading.Event()
@@ -252,10 +248,12 @@ def _run_group(deployment_id: str, group: list[str]) -> dict[str, dict[str, Any]
     ]
     try:
         if len(runs) == 1:
-            return {runs[0].stage_name: run_stage(runs[0])}
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            results = list(pool.map(run_stage, runs))
-        return {run.stage_name: result for run, result in zip(runs, results, strict=True)}
+            results = [run_stage(runs[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+                results = list(pool.map(run_stage, runs))
+        by_stage = {run.stage_name: result for run, result in zip(runs, results, strict=True)}
+        return {"gate": "ok", "reason": "", "results": by_stage}
     finally:
         stop_watching.set()
 

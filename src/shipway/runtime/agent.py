@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ from typing import IO
 
 from shipway import __version__
 from shipway.errors import AgentError
+from shipway.orchestrator.names import LEASE_TTL, QUEUE_NAME
 from shipway.workspace import Workspace, mask_url
 
 START_DEADLINE = 60.0
@@ -179,6 +181,8 @@ class Agent:
         from shipway.store import Store
 
         store = Store.open(self.ws.state_url)
+        if not self.ws.is_postgres:
+            _use_wal(self.ws.home / "dbos.sqlite")
         engine.bind(engine.EngineRuntime(store, self.ws.home, self.ws.executor_id))
         DBOS(
             config={
@@ -191,13 +195,11 @@ class Agent:
         )
         try:
             DBOS.launch()
-            DBOS.register_queue(
-                engine.QUEUE_NAME, partition_concurrency=1, polling_interval_sec=0.1
-            )
+            DBOS.register_queue(QUEUE_NAME, partition_concurrency=1, polling_interval_sec=0.1)
             self._write_info()
             while not self._stop.wait(HEARTBEAT_INTERVAL):
                 with contextlib.suppress(Exception):
-                    store.leases.renew_owned(self.ws.executor_id, engine.LEASE_TTL)
+                    store.leases.renew_owned(self.ws.executor_id, LEASE_TTL)
         finally:
             with contextlib.suppress(OSError):
                 info_path(self.ws).unlink()
@@ -227,3 +229,18 @@ class Agent:
         tmp = info_path(self.ws).with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
         tmp.replace(info_path(self.ws))
+
+
+def _use_wal(path: Path) -> None:
+    """Put DBOS's SQLite system database in WAL mode before DBOS opens it.
+
+    NOTE: DBOS 3.4.0 leaves SQLite in rollback-journal mode, where every checkpointed step
+    costs several fsyncs; WAL (persistent in the file) cut the pipeline overhead benchmark
+    from 45 to a few ms per stage. Readers in other processes (the CLI's DBOS client) work
+    unchanged in WAL mode.
+    """
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()

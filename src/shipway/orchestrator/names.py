@@ -1,0 +1,15 @@
+"""Names the CLI and the executing process agree on. Kept apart from `engine` so the
+CLI can queue work without importing the DBOS runtime."""
+
+from __future__ import annotations
+
+WORKFLOW_NAME = "shipway.deployment"
+QUEUE_NAME = "shipway-deployments"
+CONTROL_TOPIC = "control"
+#: Lease time-to-live; the agent renews the leases it owns every few seconds.
+LEASE_TTL = 30.0
+
+
+def lease_key(project: str, environment: str) -> str:
+    """The lease (and queue partition) of one environment of one project."""
+    return f"{project}/{environment}"
