@@ -3,7 +3,7 @@
 The ideal is 5.0 s; everything above it is the orchestrator's own cost (queueing, durable
 checkpoints, events, leases). Measured from the moment the deployment is submitted until
 its final event is read back, with the agent already running (warm), on the embedded
-SQLite state. Target: <= 5.25 s.
+SQLite state; the median of five runs is reported. Target: <= 5.25 s.
 
     python benchmarks/pipeline_overhead.py
 """
@@ -24,7 +24,8 @@ from shipway.workspace import Workspace
 
 STAGES = 10
 SLEEP = 0.5
-RUNS = 3
+RUNS = 5
+TARGET = 5.25
 
 PLUGIN = """
 import time
@@ -69,6 +70,9 @@ def main() -> None:
         timings = []
         try:
             with DeploymentClient(ws) as client:
+                warm_up = client.submit(loaded, "dev")  # first dequeue after start; not counted
+                for _ in client.follow(warm_up.id, poll=0.02):
+                    pass
                 for run in range(RUNS):
                     begin = time.monotonic()
                     record = client.submit(loaded, "dev")
@@ -83,12 +87,18 @@ def main() -> None:
         finally:
             stop_agent(ws)
     ideal = STAGES * SLEEP
-    best = min(timings)
+    median = statistics.median(timings)
+    verdict = "met" if median <= TARGET else "MISSED"
     print(
-        f"median {statistics.median(timings):.3f} s, best {best:.3f} s, ideal {ideal:.1f} s, "
-        f"overhead per stage {(best - ideal) / STAGES * 1000:.1f} ms"
+        f"median {median:.3f} s, best {min(timings):.3f} s, ideal {ideal:.1f} s, "
+        f"overhead per stage {(median - ideal) / STAGES * 1000:.1f} ms"
     )
-    print(f"RESULT pipeline_overhead {best:.3f} s (ref {ideal:.3f} s, ratio {best / ideal:.3f})")
+    print(f"target <= {TARGET} s: {verdict}")
+    print(
+        f"RESULT pipeline_overhead {median:.3f} s (ref {ideal:.3f} s, ratio {median / ideal:.3f})"
+    )
+    if median > TARGET:
+        sys.exit(1)
 
 
 if __name__ == "__main__":

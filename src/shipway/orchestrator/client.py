@@ -261,16 +261,14 @@ class DeploymentClient:
             raise InputError(
                 f"deployment {record.id} already ended ({record.status}); nothing to resume"
             )
+        # Recorded first: starting the agent may finish the deployment at once.
+        self.store.events.append(
+            record.id, record.correlation_id, ev.DEPLOYMENT_RESUMED, message=f"by {current_user()}"
+        )
         client = self._client()
         status = client.retrieve_workflow(record.id).get_status()
         if status.status in {"ERROR", "CANCELLED", "MAX_RECOVERY_ATTEMPTS_EXCEEDED"}:
             client.resume_workflow(record.id)
-        self.store.events.append(
-            record.id,
-            record.correlation_id,
-            ev.DEPLOYMENT_RESUMED,
-            message=f"by {current_user()} (workflow was {status.status})",
-        )
         return record
 
     def rollback(

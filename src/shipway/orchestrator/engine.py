@@ -11,6 +11,7 @@ workflow into a launched DBOS; the CLI enqueues by name with a DBOS client.
 
 from __future__ import annotations
 
+import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from shipway.orchestrator.runner import StageRun, run_stage
 from shipway.orchestrator.stages.interface import StageContext
 from shipway.orchestrator.stages.registry import registry
 from shipway.store import Store
-from shipway.store.records import DeploymentRecord, DeploymentStatus
+from shipway.store.records import DeploymentRecord, DeploymentStatus, StageRunRecord
 
 APPROVAL_POLL = 30.0
 LEASE_POLL = 1.0
@@ -230,11 +231,12 @@ def _run_group(deployment_id: str, group: list[str]) -> dict[str, Any]:
         target=_watch_cancel, args=(deployment_id, cancels, stop_watching), daemon=True
     )
     watcher.start()
-    lock = threading.Lock()
+    previous = {run.stage: run for run in rt.store.stage_runs.list(deployment_id)}
+    context = _context_of(record, list(previous.values()))
     runs = [
         StageRun(
             rt.store,
-            _context_of(record),
+            context,
             loaded,
             environment,
             rt.home,
@@ -242,7 +244,7 @@ def _run_group(deployment_id: str, group: list[str]) -> dict[str, Any]:
             name,
             pipeline.policies[name],
             cancels[name],
-            lock,
+            previous.get(name),
         )
         for name in group
     ]
@@ -419,12 +421,26 @@ def _now() -> Any:
 def _manifest_of(
     snapshot: dict[str, Any], env_name: str
 ) -> tuple[LoadedManifest, ResolvedEnvironment]:
-    loaded = load_manifest_text(snapshot["source"], snapshot["path"])
-    load_stage_plugins(loaded)
+    parsed = _parsed_manifest(snapshot["source"], snapshot["path"], env_name)
+    load_stage_plugins(parsed[0])  # every time: a plugin file may have been edited
+    return parsed
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed_manifest(
+    source: str, path: str, env_name: str
+) -> tuple[LoadedManifest, ResolvedEnvironment]:
+    """Each group of a deployment reads the same snapshot: parse it once."""
+    loaded = load_manifest_text(source, path)
     return loaded, resolve(loaded, env_name)
 
 
-def _context_of(record: Any) -> DeploymentContext:
+def _context_of(
+    record: DeploymentRecord, runs: list[StageRunRecord] | None = None
+) -> DeploymentContext:
+    """The context stages see: component states are the outputs of finished stages."""
+    if runs is None:
+        runs = _rt().store.stage_runs.list(record.id)
     context = dict(record.context or {})
     return DeploymentContext(
         deployment_id=record.id,
@@ -432,7 +448,7 @@ def _context_of(record: Any) -> DeploymentContext:
         correlation_id=record.correlation_id,
         user=record.user,
         manifest_digest=record.manifest_digest,
-        component_states=dict(context.get("component_states") or {}),
+        component_states={r.stage: r.outputs for r in runs if r.status == "succeeded"},
         shared_metadata=dict(context.get("shared_metadata") or {}),
     )
 

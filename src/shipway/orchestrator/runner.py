@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from shipway.orchestrator.stages.interface import (
 )
 from shipway.orchestrator.stages.registry import registry
 from shipway.store import Store
-from shipway.store.records import StageStatus
+from shipway.store.records import StageRunRecord, StageStatus
 
 #: How long a timed-out stage's thread gets to notice `ctx.cancelled()` and stop.
 CANCEL_GRACE = 5.0
@@ -48,8 +48,8 @@ class StageRun:
     stage_name: str
     policy: StagePolicy
     cancel: threading.Event
-    context_lock: threading.Lock
-    outputs: dict[str, Any] = field(default_factory=dict)
+    #: This stage's record before the run, if any (read once per group by the engine).
+    previous: StageRunRecord | None = None
 
     def emit(
         self,
@@ -122,11 +122,11 @@ def run_stage(run: StageRun) -> dict[str, Any]:
 
 def _finished_before(run: StageRun) -> dict[str, Any] | None:
     """A stage recorded as finished is not run again (a crash after it finished)."""
-    for record in run.store.stage_runs.list(run.deployment.deployment_id):
-        if record.stage == run.stage_name and record.status in {"succeeded", "skipped"}:
-            return {"status": record.status, "error": None}
-        if record.stage == run.stage_name and record.status in {"failed", "cancelled"}:
-            return {"status": record.status, "error": record.error}
+    record = run.previous
+    if record is not None and record.status in {"succeeded", "skipped"}:
+        return {"status": record.status, "error": None}
+    if record is not None and record.status in {"failed", "cancelled"}:
+        return {"status": record.status, "error": record.error}
     return None
 
 
@@ -198,13 +198,7 @@ def _call_with_timeout(
 def _succeed(run: StageRun, stage: Stage, outcome: StageOutcome) -> dict[str, Any]:
     dep_id = run.deployment.deployment_id
     status = outcome.status
-    with run.context_lock:
-        record = run.store.deployments.get(dep_id)
-        context = dict(record.context or {})
-        states = dict(context.get("component_states") or {})
-        states[run.stage_name] = outcome.outputs
-        context["component_states"] = states
-        run.store.deployments.set_context(dep_id, context)
+    # The outputs become DeploymentContext.component_states[stage] for later stages.
     run.store.stage_runs.finish(dep_id, run.stage_name, status, outputs=outcome.outputs)
     if status == "skipped":
         run.emit(ev.STAGE_SKIPPED, outcome.message, dedupe_key=f"{run.stage_name}:skipped")

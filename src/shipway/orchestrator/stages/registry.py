@@ -55,9 +55,16 @@ class StageRegistry:
 
     @staticmethod
     def _plugin_key(spec: str, base_dir: Path) -> str:
-        if spec.endswith(".py"):
-            return str((base_dir / spec).resolve())
-        return spec
+        """A file plugin is keyed by path and content, so an edited file is loaded again
+        by a long-running agent (its stages are registered anew)."""
+        if not spec.endswith(".py"):
+            return spec
+        path = (base_dir / spec).resolve()
+        try:
+            content = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        except OSError:
+            content = "missing"
+        return f"{path}#{content}"
 
     @staticmethod
     def _import_module(name: str) -> None:
@@ -69,7 +76,7 @@ class StageRegistry:
     @staticmethod
     def _import_file(spec: str, base_dir: Path, key: str) -> None:
         root = base_dir.resolve()
-        path = Path(key)
+        path = Path(key.rpartition("#")[0])
         if not path.is_relative_to(root):
             raise InputError(f"pipeline plugin {spec!r} is outside the manifest's folder {root}")
         if not path.is_file():
