@@ -78,3 +78,18 @@ def test_killing_the_cli_changes_nothing(sqlite_project: Project) -> None:
     assert final["status"] == "succeeded"
     assert sorted(project.lines("effects.log")) == sorted(ALL)
     assert all(s["attempts"] == 1 for s in final["stages"])
+
+
+def test_approval_wait_survives_an_agent_kill(sqlite_project: Project) -> None:
+    project = sqlite_project
+    done = project.run("deploy", "-e", "prod")
+    assert done.returncode == 3, done.stderr
+    history = json.loads(project.run("history", "-e", "prod", "--output", "json").stdout)
+    dep = history[0]["deployment_id"]
+    project.kill_agent()
+    approved = project.run("approve", dep)  # starts a new agent, which recovers the wait
+    assert approved.returncode == 0, approved.stderr
+    final = project.wait_for_status(dep, {"succeeded", "failed", "rolled_back", "cancelled"})
+    assert final["status"] == "succeeded"
+    assert sorted(project.lines("effects.log")) == sorted(ALL)
+    assert project.event_types(dep).count("APPROVAL_REQUIRED") == 1

@@ -26,6 +26,13 @@ STAGE_STATUS_BY_EVENT = {
     ev.COMPENSATION_FAILED: "compensation_failed",
 }
 
+FINAL_HEADLINES = {
+    ev.DEPLOYMENT_COMPLETED: "succeeded",
+    ev.DEPLOYMENT_FAILED: "failed",
+    ev.ROLLED_BACK: "failed and rolled back",
+    ev.DEPLOYMENT_CANCELLED: "cancelled",
+}
+
 
 def event_line(event: EventRecord) -> str:
     stage = f" [{event.stage}]" if event.stage else ""
@@ -60,8 +67,10 @@ class LiveView:
             self.headline = "running"
         elif event.type == ev.APPROVAL_REQUIRED:
             self.headline = "awaiting approval"
-        elif event.type in (ev.LEASE_WAITING,):
+        elif event.type == ev.LEASE_WAITING:
             self.headline = "waiting for the environment's lease"
+        elif event.type in FINAL_HEADLINES:
+            self.headline = FINAL_HEADLINES[event.type]
 
     def _stage_event(self, event: EventRecord) -> None:
         assert event.stage is not None
@@ -73,11 +82,11 @@ class LiveView:
         if status is None:
             return
         self.status[event.stage] = status
-        if status not in ("running", "retrying"):
+        if status in ("succeeded", "failed", "skipped"):
             self.ended[event.stage] = event.created_at
 
     def render(self) -> Group:
-        table = Table(title=f"deployment {self.deployment_id}: {self.headline}", expand=False)
+        table = Table(expand=False)
         table.add_column("stage")
         table.add_column("status")
         table.add_column("time", justify="right")
@@ -87,7 +96,8 @@ class LiveView:
             end = self.ended.get(stage) or (now if status in ("running", "retrying") else None)
             took = f"{(end - start).total_seconds():.1f}s" if start and end else "-"
             table.add_row(stage, styled(status), took)
-        return Group(table, Text("\n".join(self.recent), style="dim"))
+        headline = Text(f"deployment {self.deployment_id}: {self.headline}", style="bold")
+        return Group(headline, table, Text("\n".join(self.recent), style="dim"))
 
 
 def follow_live(deployment_id: str, stages: list[str], events: Iterable[EventRecord]) -> None:

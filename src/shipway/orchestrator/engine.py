@@ -15,6 +15,7 @@ import functools
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,11 @@ def _begin(deployment_id: str) -> dict[str, Any]:
         return {"stop": record.status, "reason": record.error or "", "pipeline": None}
     if record.cancel_requested:
         return {"stop": "cancelled", "reason": "cancelled before it started", "pipeline": None}
+    waited = (_now() - record.created_at).total_seconds()
+    if record.wait_seconds is not None and waited > record.wait_seconds:
+        # Its caller gave up (`--wait SECONDS`), perhaps without being able to say so.
+        reason = f"waited {waited:.0f}s in the queue, longer than --wait {record.wait_seconds:g}"
+        return {"stop": "cancelled", "reason": reason, "pipeline": None}
     rt.store.deployments.set_executor(deployment_id, rt.executor_id)
     rt.store.deployments.set_status(deployment_id, "running")
     rt.store.events.append(
@@ -399,7 +405,8 @@ def _finish(deployment_id: str, status: DeploymentStatus, reason: str) -> str:
     return store.deployments.get(deployment_id).status
 
 
-def _block_rolled_back_digest(store: Store, record: Any) -> None:
+def _block_rolled_back_digest(store: Store, record: DeploymentRecord) -> None:
+    assert record.rollback_from is not None
     rolled_from = store.deployments.get(record.rollback_from)
     store.environments.block(
         lease_key(record.project, record.environment),
@@ -412,9 +419,7 @@ def _block_rolled_back_digest(store: Store, record: Any) -> None:
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _now() -> Any:
-    from datetime import UTC, datetime
-
+def _now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -455,7 +460,7 @@ def _context_of(
 
 def _compensation_context(
     rt: EngineRuntime,
-    record: Any,
+    record: DeploymentRecord,
     loaded: LoadedManifest,
     environment: ResolvedEnvironment,
     stage: str,
