@@ -12,17 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from shipway.errors import InputError
-from shipway.manifest import LoadedManifest, ResolvedEnvironment
+from shipway.manifest import LoadedManifest, PipelineSpec, ResolvedEnvironment
+from shipway.manifest.pipeline import DEFAULT_ORDER
 from shipway.orchestrator.stages.registry import registry
 
-DEFAULT_ORDER: tuple[tuple[str, ...], ...] = (
-    ("validate",),
-    ("provision",),
-    ("configure", "scan"),
-    ("release",),
-    ("test",),
-    ("observe",),
-)
 BUILTIN_STAGES = frozenset(name for group in DEFAULT_ORDER for name in group)
 DEFAULT_TIMEOUT = 1800.0
 
@@ -77,10 +70,8 @@ def load_stage_plugins(loaded: LoadedManifest) -> None:
 def build_pipeline(loaded: LoadedManifest, environment: ResolvedEnvironment) -> Pipeline:
     """The pipeline a deployment of `environment` runs. Raises InputError on unknown stages."""
     load_stage_plugins(loaded)
-    spec = loaded.manifest.pipeline
-    groups = DEFAULT_ORDER
-    if spec is not None and spec.order:
-        groups = tuple((item,) if isinstance(item, str) else tuple(item) for item in spec.order)
+    spec = loaded.manifest.pipeline or PipelineSpec()
+    groups = spec.groups
     known = BUILTIN_STAGES | set(registry.names())
     for name in (name for group in groups for name in group):
         if name not in known:
@@ -88,14 +79,13 @@ def build_pipeline(loaded: LoadedManifest, environment: ResolvedEnvironment) -> 
             suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
             raise InputError(f"pipeline stage {name!r} is not a known stage{suggestion}")
     policies = {}
-    for group in groups:
-        for name in group:
-            given = spec.stages.get(name) if spec is not None else None
-            policies[name] = StagePolicy(
-                timeout=given.timeout if given is not None and given.timeout else DEFAULT_TIMEOUT,
-                retries=given.retries if given is not None else 0,
-                backoff=given.backoff if given is not None else 1.0,
-            )
+    for name in (name for group in groups for name in group):
+        given = spec.policy(name)
+        policies[name] = StagePolicy(
+            timeout=float(given.timeout) if given.timeout else DEFAULT_TIMEOUT,
+            retries=given.retries,
+            backoff=float(given.backoff),
+        )
     return Pipeline(groups, policies, _approval_group(groups, environment))
 
 
