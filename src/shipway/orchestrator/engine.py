@@ -213,6 +213,9 @@ def _gate(rt: EngineRuntime, record: DeploymentRecord) -> dict[str, Any] | None:
     if record.cancel_requested:
         return {"gate": "cancelled", "reason": "", "results": {}}
     key = lease_key(record.project, record.environment)
+    current = rt.store.leases.get(key)
+    if current is not None and current.holder == record.id and current.expires_in() > LEASE_TTL / 2:
+        return None  # ours and fresh: the agent's heartbeat keeps it so, no write needed
     try:
         rt.store.leases.acquire(key, record.id, LEASE_TTL, owner=rt.executor_id)
     except LeaseHeldError as exc:

@@ -195,7 +195,8 @@ class Agent:
         )
         try:
             DBOS.launch()
-            DBOS.register_queue(QUEUE_NAME, partition_concurrency=1, polling_interval_sec=0.1)
+            DBOS.register_queue(QUEUE_NAME, partition_concurrency=1, polling_interval_sec=0.05)
+            _wait_for_queue_worker(QUEUE_NAME)
             self._write_info()
             while not self._stop.wait(HEARTBEAT_INTERVAL):
                 with contextlib.suppress(Exception):
@@ -244,3 +245,17 @@ def _use_wal(path: Path) -> None:
         connection.execute("PRAGMA journal_mode=WAL")
     finally:
         connection.close()
+
+
+def _wait_for_queue_worker(queue: str, deadline: float = 3.0) -> None:
+    """Report ready only once DBOS polls our queue.
+
+    NOTE: DBOS 3.4.0 looks for newly registered queues once a second; without this wait
+    the first deployment after the very first agent start sat up to a second in the queue.
+    """
+    name = f"queue-worker-{queue}"
+    stop = time.monotonic() + deadline
+    while time.monotonic() < stop:
+        if any(thread.name == name for thread in threading.enumerate()):
+            return
+        time.sleep(0.02)
