@@ -25,6 +25,7 @@ BUILT = [
     "cancel",
     "approve",
     "agent",
+    "worker",
 ]
 NOT_BUILT_YET = [
     "validate",

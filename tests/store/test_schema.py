@@ -22,6 +22,7 @@ TABLES = {
     "compensations",
     "leases",
     "environment_blocks",
+    "executors",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from shipway.cli.options import DEFAULT_FILE, FileOpt, OutputFormat, OutputOpt, StateOpt, workspace
 from shipway.cli.output import console, print_json
+from shipway.errors import InputError
 from shipway.runtime.agent import Agent, ensure_agent, running_agent, stop_agent
 from shipway.workspace import Workspace
 
@@ -65,3 +67,34 @@ def stop(file: FileOpt = DEFAULT_FILE, state: StateOpt = None) -> None:
     """Stop the agent; running deployments continue when it starts again."""
     info = stop_agent(workspace(file, state))
     console.print("agent not running" if info is None else f"agent (pid {info.pid}) stopped")
+
+
+def worker(
+    state: Annotated[
+        str,
+        typer.Option(
+            "--state",
+            envvar="SHIPWAY_STATE_URL",
+            help="The shared PostgreSQL state store (postgresql://...).",
+        ),
+    ],
+    worker_id: Annotated[
+        str | None,
+        typer.Option(
+            "--id",
+            help="Executor id; restart a dead worker with the "
+            "same id to resume its deployments. Default: worker-HOST.",
+        ),
+    ] = None,
+    home: Annotated[Path, typer.Option(help="Folder for this worker's lock and logs.")] = Path(
+        ".shipway"
+    ),
+) -> None:
+    """Run deployments queued in a shared PostgreSQL state store (team mode)."""
+    ws = Workspace.at(home, state)
+    if not ws.is_postgres:
+        raise InputError(
+            "a worker needs a PostgreSQL state store shared with the CLI; "
+            "with the embedded SQLite state the agent runs deployments"
+        )
+    Agent(ws, worker_id=worker_id or f"worker-{socket.gethostname()}").run()

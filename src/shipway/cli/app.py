@@ -15,7 +15,7 @@ import typer
 
 from shipway import __version__
 from shipway.cli import deployments, project
-from shipway.cli.agent import agent_app
+from shipway.cli.agent import agent_app, worker
 from shipway.cli.output import err_console, one_line
 from shipway.errors import BlockedError, InputError, ShipwayError
 
@@ -47,6 +47,7 @@ def _root(
 project.register(app)
 deployments.register(app)
 app.add_typer(agent_app, name="agent")
+app.command()(worker)
 
 
 def exit_code(error: ShipwayError) -> int:

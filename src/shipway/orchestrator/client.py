@@ -19,7 +19,7 @@ from shipway.manifest import LoadedManifest, load_manifest_text, resolve_environ
 from shipway.orchestrator import events as ev
 from shipway.orchestrator.names import CONTROL_TOPIC, QUEUE_NAME, WORKFLOW_NAME, lease_key
 from shipway.orchestrator.pipeline import build_pipeline
-from shipway.runtime.agent import ensure_agent
+from shipway.runtime.agent import EXECUTOR_STALE_AFTER, ensure_agent
 from shipway.store import Store
 from shipway.store.records import DeploymentKind, DeploymentRecord, EventRecord
 from shipway.workspace import Workspace
@@ -145,12 +145,19 @@ class DeploymentClient:
             raise LeaseHeldError(key, active[0].id, QUEUED_LEASE_TTL)
 
     def _client(self) -> Any:
-        ensure_agent(self.ws)
+        self._ensure_executor()
         if self._dbos is None:
             from dbos import DBOSClient
 
             self._dbos = DBOSClient(system_database_url=self.ws.system_database_url)
         return self._dbos
+
+    def _ensure_executor(self) -> None:
+        """Someone must run what we queue: with PostgreSQL state, live workers or agents
+        elsewhere will (team mode); otherwise this machine's agent, started if needed."""
+        if self.ws.is_postgres and self.store.executors.live(EXECUTOR_STALE_AFTER):
+            return
+        ensure_agent(self.ws)
 
     def _enqueue(self, dep_id: str, partition: str) -> None:
         self._client().enqueue(

@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -22,16 +23,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from shipway import __version__
 from shipway.errors import AgentError
 from shipway.orchestrator.names import LEASE_TTL, QUEUE_NAME
 from shipway.workspace import Workspace, mask_url
 
+if TYPE_CHECKING:
+    from shipway.store import Store
+
 START_DEADLINE = 60.0
 STOP_DEADLINE = 30.0
 HEARTBEAT_INTERVAL = 5.0
+#: An executor whose last heartbeat is older than this is taken for dead.
+EXECUTOR_STALE_AFTER = 3 * HEARTBEAT_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -162,10 +168,20 @@ def _last_line(log: Path) -> str:
 
 
 class Agent:
-    """The agent process itself: `shipway agent run`."""
+    """The executing process: `shipway agent run` (one per workspace) or `shipway worker`
+    (any number per PostgreSQL state store, each with its own executor id)."""
 
-    def __init__(self, ws: Workspace) -> None:
+    def __init__(self, ws: Workspace, *, worker_id: str | None = None) -> None:
         self.ws = ws
+        self.kind = "agent" if worker_id is None else "worker"
+        self.executor_id = ws.executor_id if worker_id is None else worker_id
+        # One lock per executor id on this host: never two executors with one id.
+        self.lock_file = (
+            lock_path(ws) if worker_id is None else ws.home / f"worker-{worker_id}.lock"
+        )
+        self.info_file = (
+            info_path(ws) if worker_id is None else ws.home / f"worker-{worker_id}.json"
+        )
         self._stop = threading.Event()
         self._lock_handle: IO[str] | None = None
 
@@ -183,13 +199,13 @@ class Agent:
         store = Store.open(self.ws.state_url)
         if not self.ws.is_postgres:
             _use_wal(self.ws.home / "dbos.sqlite")
-        engine.bind(engine.EngineRuntime(store, self.ws.home, self.ws.executor_id))
+        engine.bind(engine.EngineRuntime(store, self.ws.home, self.executor_id))
         DBOS(
             config={
                 "name": "shipway",
                 "system_database_url": self.ws.system_database_url,
                 "application_version": __version__,
-                "executor_id": self.ws.executor_id,
+                "executor_id": self.executor_id,
                 "log_level": "WARNING",
             }
         )
@@ -197,39 +213,56 @@ class Agent:
             DBOS.launch()
             DBOS.register_queue(QUEUE_NAME, partition_concurrency=1, polling_interval_sec=0.05)
             _wait_for_queue_worker(QUEUE_NAME)
+            self._heartbeat(store)
             self._write_info()
             while not self._stop.wait(HEARTBEAT_INTERVAL):
-                with contextlib.suppress(Exception):
-                    store.leases.renew_owned(self.ws.executor_id, LEASE_TTL)
+                self._heartbeat(store)
         finally:
             with contextlib.suppress(OSError):
-                info_path(self.ws).unlink()
+                self.info_file.unlink()
+            with contextlib.suppress(Exception):
+                store.executors.remove(self.executor_id)
             DBOS.destroy(destroy_registry=False)
             store.close()
+
+    def _heartbeat(self, store: Store) -> None:
+        # A store that is briefly unreachable must not end the agent: the next beat retries.
+        with contextlib.suppress(Exception):
+            store.leases.renew_owned(self.executor_id, LEASE_TTL)
+            store.executors.heartbeat(
+                self.executor_id,
+                kind=self.kind,
+                host=socket.gethostname(),
+                pid=os.getpid(),
+                version=__version__,
+            )
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self._stop.set()
 
     def _take_lock(self) -> None:
-        handle = lock_path(self.ws).open("a")
+        handle = self.lock_file.open("a")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             handle.close()
-            raise AgentError(f"an agent is already running for {self.ws.home}") from exc
+            raise AgentError(
+                f"an {self.kind} with executor id {self.executor_id!r} already runs for "
+                f"{self.ws.home}"
+            ) from exc
         self._lock_handle = handle
 
     def _write_info(self) -> None:
         info = {
             "pid": os.getpid(),
-            "executor_id": self.ws.executor_id,
+            "executor_id": self.executor_id,
             "started_at": datetime.now(UTC).isoformat(),
             "version": __version__,
             "state": mask_url(self.ws.state_url),
         }
-        tmp = info_path(self.ws).with_suffix(".tmp")
+        tmp = self.info_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(info))
-        tmp.replace(info_path(self.ws))
+        tmp.replace(self.info_file)
 
 
 def _use_wal(path: Path) -> None:

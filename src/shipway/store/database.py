@@ -14,6 +14,7 @@ from shipway.store.deployments import DeploymentRepository
 from shipway.store.engine import StoreEngine
 from shipway.store.environments import EnvironmentBlockRepository
 from shipway.store.events import EventLog
+from shipway.store.executors import ExecutorRepository
 from shipway.store.leases import LeaseRepository
 from shipway.store.stage_runs import StageRunRepository
 
@@ -29,6 +30,7 @@ class Store:
         self.compensations = CompensationRepository(db)
         self.leases = LeaseRepository(db)
         self.environments = EnvironmentBlockRepository(db)
+        self.executors = ExecutorRepository(db)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:

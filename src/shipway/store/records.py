@@ -167,3 +167,16 @@ class BlockRecord:
     deployment_id: str | None
     reason: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class ExecutorRecord:
+    """An agent or worker that runs deployments, and when it last said it was alive."""
+
+    id: str
+    kind: str
+    host: str
+    pid: int
+    version: str
+    started_at: datetime
+    heartbeat_at: datetime

@@ -151,3 +151,15 @@ environment_blocks = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
+
+executors = sa.Table(
+    "executors",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("version", sa.String(64), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
+    sa.Column("heartbeat_at", UtcDateTime, nullable=False),
+)
