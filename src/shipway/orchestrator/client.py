@@ -19,7 +19,7 @@ from shipway.manifest import LoadedManifest, load_manifest_text, resolve_environ
 from shipway.orchestrator import events as ev
 from shipway.orchestrator.names import CONTROL_TOPIC, QUEUE_NAME, WORKFLOW_NAME, lease_key
 from shipway.orchestrator.pipeline import build_pipeline
-from shipway.runtime.agent import EXECUTOR_STALE_AFTER, ensure_agent
+from shipway.runtime.agent import EXECUTOR_STALE_AFTER, ensure_agent, executor_alive
 from shipway.store import Store
 from shipway.store.records import DeploymentKind, DeploymentRecord, EventRecord
 from shipway.workspace import Workspace
@@ -155,7 +155,9 @@ class DeploymentClient:
     def _ensure_executor(self) -> None:
         """Someone must run what we queue: with PostgreSQL state, live workers or agents
         elsewhere will (team mode); otherwise this machine's agent, started if needed."""
-        if self.ws.is_postgres and self.store.executors.live(EXECUTOR_STALE_AFTER):
+        if self.ws.is_postgres and any(
+            executor_alive(e.host, e.pid) for e in self.store.executors.live(EXECUTOR_STALE_AFTER)
+        ):
             return
         ensure_agent(self.ws)
 

@@ -83,6 +83,15 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def executor_alive(host: str, pid: int) -> bool:
+    """Whether an executor with a recent heartbeat still runs. On this host the process
+    table answers at once (a killed agent's heartbeat stays fresh for a few seconds);
+    elsewhere the heartbeat is all we know."""
+    if host != socket.gethostname():
+        return True
+    return _pid_alive(pid)
+
+
 def _lock_held(ws: Workspace) -> bool:
     path = lock_path(ws)
     if not path.exists():
