@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,14 +225,3 @@ def _describe(exc: BaseException) -> str:
     where = f" (at {frame[0].filename}:{frame[0].lineno})" if frame else ""
     return f"{type(exc).__name__}: {exc}{where}"
 
-
-def call_compensation(
-    stage_cls: type[Stage] | None, ctx: StageContext, data: dict[str, Any]
-) -> Callable[[], None]:
-    """A callable undoing one registered action (for the engine's retrying wrapper)."""
-
-    def undo() -> None:
-        if stage_cls is not None:
-            stage_cls().compensate(ctx, data)
-
-    return undo
