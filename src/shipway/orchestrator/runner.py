@@ -224,4 +224,3 @@ def _describe(exc: BaseException) -> str:
     frame = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" (at {frame[0].filename}:{frame[0].lineno})" if frame else ""
     return f"{type(exc).__name__}: {exc}{where}"
-
