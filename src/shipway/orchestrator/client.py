@@ -82,8 +82,7 @@ class DeploymentClient:
         pipeline = build_pipeline(loaded, resolved)
         project = loaded.manifest.project
         key = lease_key(project, environment)
-        if kind == "deploy":
-            self._check_not_rolled_back(key, loaded.digest, force)
+        forcing_past_block = kind == "deploy" and self._rolled_back_from(key, loaded.digest, force)
         dep_id = new_deployment_id(environment)
         if wait is None:
             self._take_lease(key, dep_id, project, environment)
@@ -118,15 +117,18 @@ class DeploymentClient:
             self.store.deployments.set_status(dep_id, "failed", error=f"could not queue: {exc}")
             self.store.leases.release(key, dep_id)
             raise AgentError(f"could not queue deployment {dep_id}: {exc}") from exc
+        if forcing_past_block:
+            self.store.environments.clear(key)
         return record
 
-    def _check_not_rolled_back(self, key: str, digest: str, force: bool) -> None:
+    def _rolled_back_from(self, key: str, digest: str, force: bool) -> bool:
+        """True when `digest` was rolled back from here and `force` lets it through;
+        BlockedError when it was and nothing lets it through."""
         block = self.store.environments.blocked(key)
         if block is None or block.digest != digest:
-            return
+            return False
         if force:
-            self.store.environments.clear(key)
-            return
+            return True
         raise BlockedError(
             f"this manifest ({digest[:19]}) was {block.reason}; deploy it again with --force"
         )
