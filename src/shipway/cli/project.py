@@ -116,11 +116,11 @@ def _print_plan(data: dict[str, Any]) -> None:
         details = "; ".join(stage["actions"]) or stage["reason"]
         if stage["approval_before"]:
             details = "waits for `shipway approve` first; " + details
-        action = styled("succeeded") if stage["action"] == "run" else styled("skipped")
+        action = "[green]run[/]" if stage["action"] == "run" else styled("skipped")
         table.add_row(
             str(stage["group"]) + (" ∥" if stage["parallel"] else ""),
             stage["stage"],
-            action.replace("succeeded", "run"),
+            action,
             details,
         )
     console.print(table)

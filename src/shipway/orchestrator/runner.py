@@ -95,10 +95,9 @@ def run_stage(run: StageRun) -> dict[str, Any]:
         return done
     stage_cls = registry.get(run.stage_name)
     skip_reason = _skip_reason(stage_cls, run)
-    if stage_cls is None or skip_reason:
-        reason = skip_reason or "no plugin installed"
-        run.store.stage_runs.finish(dep_id, run.stage_name, "skipped", error=reason)
-        run.emit(ev.STAGE_SKIPPED, reason, dedupe_key=f"{run.stage_name}:skipped")
+    if stage_cls is None or skip_reason is not None:
+        run.store.stage_runs.finish(dep_id, run.stage_name, "skipped", error=skip_reason)
+        run.emit(ev.STAGE_SKIPPED, skip_reason or "", dedupe_key=f"{run.stage_name}:skipped")
         return {"status": "skipped", "error": None}
     record = run.store.stage_runs.start(dep_id, run.stage_name)
     run.emit(
