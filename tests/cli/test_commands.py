@@ -26,6 +26,7 @@ BUILT = [
     "approve",
     "agent",
     "worker",
+    "releases",
 ]
 NOT_BUILT_YET = [
     "validate",

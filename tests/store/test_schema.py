@@ -17,6 +17,8 @@ from .conftest import new_deployment, run_workers
 TABLES = {
     "alembic_version",
     "deployments",
+    "releases",
+    "service_processes",
     "events",
     "stage_runs",
     "compensations",
@@ -77,3 +79,7 @@ def test_processes_opening_a_fresh_store_at_once_all_succeed(state_url: str) -> 
         with store.db.read() as conn:
             versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).all()
         assert [v[0] for v in versions] == [schema.head_revision()]
+
+
+def test_the_quick_head_agrees_with_alembic() -> None:
+    assert schema.newest_script_revision() == schema.head_revision()

@@ -63,10 +63,26 @@ def status(
 
 
 @agent_app.command("stop")
-def stop(file: FileOpt = DEFAULT_FILE, state: StateOpt = None) -> None:
-    """Stop the agent; running deployments continue when it starts again."""
-    info = stop_agent(workspace(file, state))
-    console.print("agent not running" if info is None else f"agent (pid {info.pid}) stopped")
+def stop(
+    file: FileOpt = DEFAULT_FILE,
+    state: StateOpt = None,
+    keep_services: Annotated[
+        bool,
+        typer.Option(
+            "--keep-services",
+            help="Leave the services running (public ports close) for the next agent to "
+            "adopt, e.g. to upgrade shipway.",
+        ),
+    ] = False,
+) -> None:
+    """Stop the agent and the services it supervises; running deployments continue and
+    active releases start again when the agent starts again."""
+    info = stop_agent(workspace(file, state), keep_services=keep_services)
+    if info is None:
+        console.print("agent not running")
+    else:
+        kept = ", services left running" if keep_services else ""
+        console.print(f"agent (pid {info.pid}) stopped{kept}", markup=False)
 
 
 def worker(

@@ -22,6 +22,7 @@ from shipway.cli.options import (
     workspace,
 )
 from shipway.cli.output import clock, console, duration, err_console, print_json, styled
+from shipway.cli.releases import print_services, recover_agent, services_json
 from shipway.errors import BlockedError
 from shipway.orchestrator.client import WAIT_FOREVER, DeploymentClient
 from shipway.orchestrator.pipeline import Pipeline
@@ -122,6 +123,8 @@ def _report(client: DeploymentClient, final: DeploymentRecord, output: OutputFor
         print_json(_deployment_json(client, final))
     elif final.status == "succeeded":
         console.print(f"deployment {final.id} {styled('succeeded')}")
+        for line in _serving(client, final):
+            console.print(line, markup=False)
     elif final.status == "awaiting_approval":
         err_console.print(
             f"deployment {final.id} is waiting for approval: shipway approve {final.id}",
@@ -134,8 +137,19 @@ def _report(client: DeploymentClient, final: DeploymentRecord, output: OutputFor
     raise typer.Exit(EXIT_BY_STATUS.get(final.status, 1))
 
 
+def _serving(client: DeploymentClient, record: DeploymentRecord) -> list[str]:
+    """`api serves on http://...` lines from the release stage's outputs."""
+    for run in client.store.stage_runs.list(record.id):
+        if run.stage == "release" and run.status == "succeeded":
+            release = run.outputs.get("release", "")
+            urls = run.outputs.get("urls") or {}
+            return [f"{name} serves on {url} ({release})" for name, url in sorted(urls.items())]
+    return []
+
+
 def _deployment_json(client: DeploymentClient, record: DeploymentRecord) -> dict[str, Any]:
     runs = client.store.stage_runs.list(record.id)
+    release = next((r.outputs for r in runs if r.stage == "release" and r.outputs), {})
     return {
         "deployment_id": record.id,
         "project": record.project,
@@ -149,6 +163,8 @@ def _deployment_json(client: DeploymentClient, record: DeploymentRecord) -> dict
         "started_at": record.started_at,
         "finished_at": record.finished_at,
         "rollback_from": record.rollback_from,
+        "release": release.get("release"),
+        "urls": release.get("urls") or {},
         "stages": [
             {
                 "stage": r.stage,
@@ -207,11 +223,21 @@ def status(
 
 def _status_overview(client: DeploymentClient, file: Any, output: OutputFormat) -> None:
     project = manifest(file).manifest.project
+    recovered = recover_agent(client.ws, client.store)
+    if recovered and output is OutputFormat.text:
+        err_console.print(recovered, markup=False)
     latest: dict[str, DeploymentRecord] = {}
     for record in client.store.deployments.list(project=project, limit=500):
         latest.setdefault(record.environment, record)
+    services = services_json(client.store, project)
     if output is OutputFormat.json:
-        print_json([_deployment_json(client, r) for r in latest.values()])
+        print_json(
+            {
+                "deployments": [_deployment_json(client, r) for r in latest.values()],
+                "services": services,
+                "agent_restarted": recovered is not None,
+            }
+        )
         return
     table = Table("environment", "deployment", "status", "when", "by")
     for envname, record in sorted(latest.items()):
@@ -223,6 +249,7 @@ def _status_overview(client: DeploymentClient, file: Any, output: OutputFormat) 
             record.user,
         )
     console.print(table)
+    print_services(services)
 
 
 def history(
@@ -321,11 +348,15 @@ def rollback(
     file: FileOpt = DEFAULT_FILE,
     state: StateOpt = None,
     output: OutputOpt = OutputFormat.text,
-    to: Annotated[str | None, typer.Option("--to", help="The deployment to return to.")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option("--to", help="The release (`r3`, its id) or deployment to return to."),
+    ] = None,
     detach: DetachOpt = False,
     wait: WaitOpt = None,
 ) -> None:
-    """Return ENV to its previous successful deployment (or --to ID)."""
+    """Return ENV to the release that served before the current one (or --to ID), by
+    starting the kept release again: no rebuild."""
     loaded = manifest(file)
     seconds = _wait_seconds(wait)
     with DeploymentClient(workspace(file, state)) as client:

@@ -53,6 +53,13 @@ STATUS_STYLE = {
     "compensated": "magenta",
     "compensation_failed": "red",
     "pending": "dim",
+    "active": "green",
+    "standby": "cyan",
+    "staged": "dim",
+    "pruned": "dim",
+    "backoff": "yellow",
+    "crash_loop": "red",
+    "not running": "red",
 }
 
 

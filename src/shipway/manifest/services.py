@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, WithJsonSchema
+from pydantic import BeforeValidator, Field, WithJsonSchema, model_validator
 
 from shipway.manifest.fields import Duration, ManifestModel, ProjectPath, Size, VariableName
 
@@ -37,7 +37,14 @@ class HealthCheck(ManifestModel):
         None,
         pattern=r"^/",
         description="Path requested on the release's private port; any 2xx passes. Without "
-        "it, the check is that the process runs and its port accepts connections.",
+        "`http` or `command`, the check is that the process runs and its private port "
+        "accepts TCP connections.",
+    )
+    command: str | None = Field(
+        None,
+        min_length=1,
+        description="Shell command run in the release's folder with the service's "
+        "environment (`${port}` is the private port); exit code 0 passes.",
     )
     interval: Duration = Field("1s", validate_default=True, description="Time between checks.")
     timeout: Duration = Field("2s", validate_default=True, description="Timeout of one check.")
@@ -50,6 +57,12 @@ class HealthCheck(ManifestModel):
         description="How long a new release may take to become healthy before it is "
         "declared failed and the old release keeps serving.",
     )
+
+    @model_validator(mode="after")
+    def _one_probe(self) -> HealthCheck:
+        if self.http is not None and self.command is not None:
+            raise ValueError("give either `http` or `command`, not both")
+        return self
 
 
 class Limits(ManifestModel):
@@ -73,11 +86,22 @@ class ServiceSpec(ManifestModel):
         le=65535,
         description="Public port the switching proxy listens on; none for a worker process.",
     )
+    bind: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address the public port listens on: `0.0.0.0` or `::` for every interface.",
+    )
     health: HealthCheck = Field(default_factory=HealthCheck, description="Health check.")
     env: dict[VariableName, EnvValue] = Field(
         default_factory=dict, description="Environment variables; values may use references."
     )
     limits: Limits = Field(default_factory=Limits, description="Resource limits.")
+    drain_timeout: Duration = Field(
+        "30s",
+        validate_default=True,
+        description="How long connections still open on the old release may finish after "
+        "the switch before they are closed and the old release is stopped.",
+    )
     keep_releases: int = Field(
         5, ge=1, le=100, description="Releases kept on disk for instant rollback."
     )

@@ -17,11 +17,17 @@ from shipway import __version__
 from shipway.errors import AgentError, BlockedError, InputError, LeaseHeldError
 from shipway.manifest import LoadedManifest, load_manifest_text, resolve_environment
 from shipway.orchestrator import events as ev
-from shipway.orchestrator.names import CONTROL_TOPIC, QUEUE_NAME, WORKFLOW_NAME, lease_key
+from shipway.orchestrator.names import (
+    CONTROL_TOPIC,
+    QUEUE_NAME,
+    ROLLBACK_RELEASE,
+    WORKFLOW_NAME,
+    lease_key,
+)
 from shipway.orchestrator.pipeline import build_pipeline
 from shipway.runtime.agent import EXECUTOR_STALE_AFTER, ensure_agent, executor_alive
 from shipway.store import Store
-from shipway.store.records import DeploymentKind, DeploymentRecord, EventRecord
+from shipway.store.records import DeploymentKind, DeploymentRecord, EventRecord, ReleaseRecord
 from shipway.workspace import Workspace
 
 #: A lease taken by the CLI must outlive the time the agent needs to pick the job up.
@@ -75,6 +81,7 @@ class DeploymentClient:
         force: bool = False,
         wait: float | None = None,
         rollback_from: str | None = None,
+        shared_metadata: dict[str, Any] | None = None,
     ) -> DeploymentRecord:
         """Queue a deployment. Raises LeaseHeldError / BlockedError (exit 3) when it may
         not run now and `wait` is None."""
@@ -101,6 +108,7 @@ class DeploymentClient:
                 rollback_from=rollback_from,
                 force=force,
                 wait_seconds=wait,
+                context={"shared_metadata": dict(shared_metadata or {})},
             )
         )
         self.store.events.append(
@@ -290,7 +298,9 @@ class DeploymentClient:
         to: str | None = None,
         wait: float | None = None,
     ) -> DeploymentRecord:
-        """Queue a deployment of an earlier successful manifest of `environment`."""
+        """Queue a rollback of `environment`: to its previous release (or `to`, a release
+        or deployment id), re-using the kept release; an environment without releases
+        goes back to an earlier successful manifest."""
         project = loaded.manifest.project
         done = self.store.deployments.list(
             project=project, environment=environment, statuses=["succeeded"], limit=1000
@@ -298,12 +308,51 @@ class DeploymentClient:
         if not done:
             raise InputError(f"{project}/{environment} has no successful deployment to roll back")
         current = done[0]
-        target = self._rollback_target(done, current, to, environment)
+        metadata: dict[str, Any] = {}
+        if self.store.releases.active(project, environment) is not None:
+            release = self._release_target(project, environment, to)
+            target = self.store.deployments.get(release.deployment_id)
+            metadata[ROLLBACK_RELEASE] = release.id
+        else:
+            target = self._rollback_target(done, current, to, environment)
         snapshot = target.manifest
         target_loaded = load_manifest_text(snapshot["source"], snapshot["path"])
         return self.submit(
-            target_loaded, environment, kind="rollback", wait=wait, rollback_from=current.id
+            target_loaded,
+            environment,
+            kind="rollback",
+            wait=wait,
+            rollback_from=current.id,
+            shared_metadata=metadata,
         )
+
+    def _release_target(self, project: str, environment: str, to: str | None) -> ReleaseRecord:
+        """The kept release a rollback activates: the one that served before the active
+        one, or the release `to` names (`notes-dev-r3`, `r3`, `3` or a deployment id)."""
+        releases = self.store.releases.list(project, environment)
+        if to is None:
+            found = self.store.releases.previous(project, environment)
+            if found is None:
+                raise InputError(f"{environment} has no earlier release kept to roll back to")
+            return found
+        wanted = to.removeprefix("r") if to.removeprefix("r").isdigit() else None
+        matches = [
+            r
+            for r in releases
+            if to in (r.id, r.deployment_id) or (wanted is not None and str(r.number) == wanted)
+        ]
+        if not matches:
+            known = ", ".join(r.id for r in releases[:10]) or "none"
+            raise InputError(f"{environment} has no release {to!r} (releases: {known})")
+        release = matches[0]
+        if release.status == "active":
+            raise InputError(f"release {release.id} is already the active one")
+        if release.status != "standby":
+            raise InputError(
+                f"release {release.id} is {release.status}: only a kept (standby) release "
+                "can serve again"
+            )
+        return release
 
     def _rollback_target(
         self,

@@ -411,6 +411,8 @@ def _finish(deployment_id: str, status: DeploymentStatus, reason: str) -> str:
 def _block_rolled_back_digest(store: Store, record: DeploymentRecord) -> None:
     assert record.rollback_from is not None
     rolled_from = store.deployments.get(record.rollback_from)
+    if rolled_from.manifest_digest == record.manifest_digest:
+        return  # only the code changed: blocking the digest would block the rollback's own
     store.environments.block(
         lease_key(record.project, record.environment),
         rolled_from.manifest_digest,

@@ -13,3 +13,7 @@ LEASE_TTL = 30.0
 def lease_key(project: str, environment: str) -> str:
     """The lease (and queue partition) of one environment of one project."""
     return f"{project}/{environment}"
+
+
+#: `DeploymentContext.shared_metadata` key naming the kept release a rollback activates.
+ROLLBACK_RELEASE = "rollback_release"

@@ -154,12 +154,13 @@ def start_agent(ws: Workspace) -> AgentInfo:
     raise AgentError(f"the agent did not become ready within {START_DEADLINE:.0f}s (log: {log})")
 
 
-def stop_agent(ws: Workspace) -> AgentInfo | None:
-    """Ask the agent to stop and wait for it; None when no agent was running."""
+def stop_agent(ws: Workspace, *, keep_services: bool = False) -> AgentInfo | None:
+    """Ask the agent to stop, with the services it supervises unless `keep_services`,
+    and wait for it; None when no agent was running."""
     info = running_agent(ws)
     if info is None:
         return None
-    os.kill(info.pid, signal.SIGTERM)
+    os.kill(info.pid, signal.SIGUSR1 if keep_services else signal.SIGTERM)
     deadline = time.monotonic() + STOP_DEADLINE
     while time.monotonic() < deadline:
         if not _pid_alive(info.pid):
@@ -191,7 +192,9 @@ class Agent:
         self.info_file = (
             info_path(ws) if worker_id is None else ws.home / f"worker-{worker_id}.json"
         )
+        self.run_dir = ws.home / ("run" if worker_id is None else f"run-{worker_id}")
         self._stop = threading.Event()
+        self._keep_services = False
         self._lock_handle: IO[str] | None = None
 
     def run(self) -> None:
@@ -200,15 +203,23 @@ class Agent:
         self._take_lock()
         signal.signal(signal.SIGTERM, self._on_signal)
         signal.signal(signal.SIGINT, self._on_signal)
+        signal.signal(signal.SIGUSR1, self._on_detach)
         from dbos import DBOS
 
         from shipway.orchestrator import engine
+        from shipway.runtime.host import ServiceHost, bind_host
         from shipway.store import Store
 
         store = Store.open(self.ws.state_url)
         if not self.ws.is_postgres:
             _use_wal(self.ws.home / "dbos.sqlite")
         engine.bind(engine.EngineRuntime(store, self.ws.home, self.executor_id))
+        # Services first: the public ports of active releases open again before any
+        # recovered deployment touches them.
+        host = ServiceHost(store, self.executor_id, self.run_dir)
+        bind_host(host)
+        for note in host.restore():
+            print(f"services: {note}", file=sys.stderr, flush=True)
         DBOS(
             config={
                 "name": "shipway",
@@ -232,6 +243,8 @@ class Agent:
             with contextlib.suppress(Exception):
                 store.executors.remove(self.executor_id)
             DBOS.destroy(destroy_registry=False)
+            host.shutdown(stop_services=not self._keep_services)
+            bind_host(None)
             store.close()
 
     def _heartbeat(self, store: Store) -> None:
@@ -247,6 +260,11 @@ class Agent:
             )
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self._stop.set()
+
+    def _on_detach(self, signum: int, frame: FrameType | None) -> None:
+        """SIGUSR1: stop, but leave the services running for the next agent to adopt."""
+        self._keep_services = True
         self._stop.set()
 
     def _take_lock(self) -> None:

@@ -140,6 +140,11 @@ class SwitchingProxy:
             self._registry.wait_idle(key, CLOSE_DEADLINE)
         return left
 
+    def wait_idle(self, backend: Backend, timeout: float) -> int:
+        """Wait up to `timeout` seconds for the connections bound to `backend` to close
+        by themselves; how many are still open (nothing is closed)."""
+        return self._registry.wait_idle(_backend(backend), timeout)
+
     def connections(self, backend: Backend | None = None) -> int:
         """Open client connections, all of them or those bound to `backend`."""
         return self._registry.count(None if backend is None else _backend(backend))

@@ -55,6 +55,8 @@ class ProcessSpec:
     log_file: str
     memory_limit: int | None = None
     restart: RestartPolicy = field(default_factory=RestartPolicy)
+    #: Free-form tags kept with the pid file (the agent stores project, release, service).
+    labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessSpec:
@@ -70,6 +72,7 @@ class ProcessStatus:
     consecutive_crashes: int
     last_exit: str | None
     started_at: float | None
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -94,6 +97,7 @@ class _Managed:
             self.crashes,
             self.last_exit,
             self.started_at,
+            dict(self.spec.labels),
         )
 
 
@@ -252,9 +256,17 @@ class Supervisor:
             if exit_reason is None:
                 exit_reason = self._over_memory(managed)
             if exit_reason is None:
+                self._settle(managed)
                 self._rotate(Path(managed.spec.log_file))
                 return
             self._crashed(managed, exit_reason)
+
+    def _settle(self, managed: _Managed) -> None:
+        """A process that has stayed up `healthy_uptime` is out of its crash loop."""
+        uptime = time.time() - (managed.started_at or time.time())
+        if managed.crashes and uptime >= managed.spec.restart.healthy_uptime:
+            managed.crashes = 0
+            managed.state = "running"
 
     def _over_memory(self, managed: _Managed) -> str | None:
         limit = managed.spec.memory_limit

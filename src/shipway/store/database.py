@@ -16,11 +16,14 @@ from shipway.store.environments import EnvironmentBlockRepository
 from shipway.store.events import EventLog
 from shipway.store.executors import ExecutorRepository
 from shipway.store.leases import LeaseRepository
+from shipway.store.processes import ServiceProcessRepository
+from shipway.store.releases import ReleaseRepository
 from shipway.store.stage_runs import StageRunRepository
 
 
 class Store:
-    """The state store: deployments, events, stage runs, compensations, leases, blocks."""
+    """The state store: deployments, events, stage runs, compensations, leases, blocks,
+    executors, releases and service process states."""
 
     def __init__(self, db: StoreEngine) -> None:
         self.db = db
@@ -31,6 +34,8 @@ class Store:
         self.leases = LeaseRepository(db)
         self.environments = EnvironmentBlockRepository(db)
         self.executors = ExecutorRepository(db)
+        self.releases = ReleaseRepository(db)
+        self.processes = ServiceProcessRepository(db)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:

@@ -32,12 +32,16 @@ StageStatus = Literal[
     "compensation_failed",
 ]
 CompensationStatus = Literal["registered", "done", "failed"]
+#: staged: being started; active: serving; standby: stopped, kept for rollback; failed:
+#: never became healthy; rolled_back: replaced by a rollback; pruned: files deleted.
+ReleaseStatus = Literal["staged", "active", "standby", "failed", "rolled_back", "pruned"]
 
 DEPLOYMENT_KINDS: frozenset[str] = frozenset(get_args(DeploymentKind))
 DEPLOYMENT_STATUSES: frozenset[str] = frozenset(get_args(DeploymentStatus))
 TERMINAL_STATUSES: frozenset[str] = frozenset({"succeeded", "failed", "rolled_back", "cancelled"})
 STAGE_STATUSES: frozenset[str] = frozenset(get_args(StageStatus))
 COMPENSATION_STATUSES: frozenset[str] = frozenset(get_args(CompensationStatus))
+RELEASE_STATUSES: frozenset[str] = frozenset(get_args(ReleaseStatus))
 
 
 def utc_now() -> datetime:
@@ -180,3 +184,44 @@ class ExecutorRecord:
     version: str
     started_at: datetime
     heartbeat_at: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """An immutable release of an environment's services: what runs, built from what.
+
+    `services` maps each service name to what its process needs (the manifest's service
+    spec as written, references unresolved, plus the artifact folder and private port)."""
+
+    id: str
+    project: str
+    environment: str
+    number: int
+    deployment_id: str
+    manifest_digest: str
+    artifact_digest: str
+    services: dict[str, Any]
+    executor_id: str
+    status: ReleaseStatus = "staged"
+    config_version: str | None = None
+    created_at: datetime = field(default_factory=utc_now)
+    activated_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceProcessRecord:
+    """The last known state of one service process, as its agent's supervisor sees it."""
+
+    name: str
+    project: str
+    environment: str
+    service: str
+    release_id: str
+    executor_id: str
+    state: str
+    pid: int | None
+    restarts: int
+    consecutive_crashes: int
+    last_exit: str | None
+    updated_at: datetime

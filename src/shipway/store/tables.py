@@ -163,3 +163,42 @@ executors = sa.Table(
     sa.Column("started_at", UtcDateTime, nullable=False),
     sa.Column("heartbeat_at", UtcDateTime, nullable=False),
 )
+
+releases = sa.Table(
+    "releases",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("deployment_id", sa.String(64), nullable=False),
+    sa.Column("manifest_digest", sa.String(128), nullable=False),
+    sa.Column("config_version", sa.String(128)),
+    sa.Column("artifact_digest", sa.String(128), nullable=False),
+    sa.Column("services", Json, nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("executor_id", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("activated_at", UtcDateTime),
+    sa.Column("error", sa.Text),
+    sa.UniqueConstraint("project", "environment", "number", name="uq_releases_number"),
+    sa.Index("ix_releases_status", "executor_id", "status"),
+)
+
+service_processes = sa.Table(
+    "service_processes",
+    metadata,
+    sa.Column("name", sa.String(400), primary_key=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("service", sa.String(200), nullable=False),
+    sa.Column("release_id", sa.String(200), nullable=False),
+    sa.Column("executor_id", sa.String(200), nullable=False),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("pid", sa.Integer),
+    sa.Column("restarts", sa.Integer, nullable=False),
+    sa.Column("consecutive_crashes", sa.Integer, nullable=False),
+    sa.Column("last_exit", sa.Text),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_service_processes_env", "project", "environment"),
+)

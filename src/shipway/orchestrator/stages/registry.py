@@ -17,6 +17,10 @@ from pathlib import Path
 from shipway.errors import InputError
 from shipway.orchestrator.stages.interface import Stage
 
+#: The modules of shipway's own components that register stages, one line each. They are
+#: imported the first time the registry is asked for a stage.
+BUILTIN_MODULES: tuple[str, ...] = ("shipway.runtime.stage",)
+
 
 class StageRegistry:
     """Stage classes by name. Thread-safe: the agent loads plugins while stages run."""
@@ -25,18 +29,31 @@ class StageRegistry:
         self._stages: dict[str, type[Stage]] = {}
         self._loaded: set[str] = set()
         self._lock = threading.RLock()
+        self._builtins_loaded = False
+
+    def _load_builtins(self) -> None:
+        with self._lock:
+            if self._builtins_loaded:
+                return
+            self._builtins_loaded = True
+            for module in BUILTIN_MODULES:
+                importlib.import_module(module)
 
     def register(self, stage: type[Stage]) -> type[Stage]:
-        """Register a stage class under its `name`; usable as a class decorator."""
+        """Register a stage class under its `name`; usable as a class decorator. Built-in
+        stages are loaded first, so a plugin may replace one."""
+        self._load_builtins()
         with self._lock:
             self._stages[stage.name] = stage
         return stage
 
     def get(self, name: str) -> type[Stage] | None:
+        self._load_builtins()
         with self._lock:
             return self._stages.get(name)
 
     def names(self) -> list[str]:
+        self._load_builtins()
         with self._lock:
             return sorted(self._stages)
 
