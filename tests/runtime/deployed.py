@@ -59,15 +59,19 @@ class DeployedProject:
             text = text.replace("    env:\n", f'    env:\n      {name}: "{value}"\n', 1)
         self.manifest.write_text(text)
 
-    def run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, timeout: float = 120, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`shipway ARGS -f MANIFEST`; from `cwd`, the manifest's path is relative to it."""
         env = dict(os.environ, COLUMNS="200")
         env.pop("SHIPWAY_STATE_URL", None)
+        manifest = self.manifest if cwd is None else self.manifest.relative_to(cwd)
         return subprocess.run(
-            [sys.executable, "-m", "shipway", *args, "-f", str(self.manifest)],
+            [sys.executable, "-m", "shipway", *args, "-f", str(manifest)],
             capture_output=True,
             text=True,
             env=env,
-            cwd=self.root,
+            cwd=cwd or self.root,
             timeout=timeout,
         )
 

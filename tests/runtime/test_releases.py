@@ -71,6 +71,12 @@ def test_deploy_change_and_roll_back(project: DeployedProject) -> None:
     assert project.version() == "2"
 
 
+def test_a_relative_manifest_path_works_from_another_folder(project: DeployedProject) -> None:
+    done = project.run("deploy", "-e", "dev", cwd=project.root.parent)  # as ./dev example does
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert project.version() == "1"
+
+
 def test_code_change_is_served_and_rolled_back(project: DeployedProject) -> None:
     assert project.deploy().returncode == 0
     health_code = project.root / "app" / "notes" / "api.py"
