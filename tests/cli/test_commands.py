@@ -27,9 +27,9 @@ BUILT = [
     "agent",
     "worker",
     "releases",
+    "validate",
 ]
 NOT_BUILT_YET = [
-    "validate",
     "provision",
     "config",
     "secrets",

@@ -131,7 +131,8 @@ def test_stage_without_component_is_skipped(tmp_path) -> None:
         events = project.events(result["deployment_id"])
         skipped = [e for e in events if e["type"] == "STAGE_SKIPPED"]
         assert len(skipped) == 7
-        assert "no 'validate' component is installed" in skipped[0]["message"]
+        assert "requirements is not configured in the manifest" in skipped[0]["message"]
+        assert "no 'provision' component is installed" in skipped[1]["message"]
     finally:
         project.stop_agent()
 

@@ -14,7 +14,7 @@ import traceback
 import typer
 
 from shipway import __version__
-from shipway.cli import deployments, project, releases
+from shipway.cli import deployments, project, releases, validate
 from shipway.cli.agent import agent_app, worker
 from shipway.cli.output import err_console, one_line
 from shipway.errors import BlockedError, InputError, ShipwayError
@@ -47,6 +47,7 @@ def _root(
 project.register(app)
 deployments.register(app)
 releases.register(app)
+validate.register(app)
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
 

@@ -19,7 +19,10 @@ from shipway.orchestrator.stages.interface import Stage
 
 #: The modules of shipway's own components that register stages, one line each. They are
 #: imported the first time the registry is asked for a stage.
-BUILTIN_MODULES: tuple[str, ...] = ("shipway.runtime.stage",)
+BUILTIN_MODULES: tuple[str, ...] = (
+    "shipway.runtime.stage",
+    "shipway.validator.stage",
+)
 
 
 class StageRegistry:
