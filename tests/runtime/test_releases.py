@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -131,6 +132,25 @@ def test_agent_killed_then_recovered_then_stopped(project: DeployedProject) -> N
     assert not psutil.pid_exists(service_pid) or psutil.Process(service_pid).status() == "zombie"
     assert project.our_processes() == []
     assert _refused(project)
+
+    # The next command brings the active release back, started afresh.
+    again = project.run("status")
+    assert "the agent was not running: started it again" in again.stderr
+    assert project.version() == "1"
+    assert project.json("status")["services"][0]["pid"] != service_pid
+
+
+def test_a_taken_public_port_fails_the_release_and_leaves_nothing_running(
+    project: DeployedProject,
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", project.port))
+        squatter.listen()
+        failed = project.deploy()
+        assert failed.returncode == 1, failed.stdout
+        assert f"cannot listen on public port 127.0.0.1:{project.port}" in failed.stderr
+        assert project.json("status")["services"] == []
+        assert [p for p in project.our_processes() if "notes.app" in p] == []
 
 
 def _refused(project: DeployedProject) -> bool:

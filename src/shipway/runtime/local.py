@@ -27,8 +27,9 @@ from shipway.store.records import ReleaseRecord
 #: Before the first pass, probe this often: a release is switched to as soon as it can be.
 FIRST_PASS_POLL = 0.1
 LOG_TAIL_LINES = 5
-#: How long connections on the old release may end by themselves before it gets SIGTERM.
-SETTLE_GRACE = 1.0
+#: How long connections on the old release may end by themselves before it gets SIGTERM:
+#: enough for one accepted just before the switch to finish connecting to it.
+SETTLE_GRACE = 0.25
 
 
 @dataclass
@@ -58,7 +59,12 @@ class LocalTarget(Target):
             for item in starting:
                 self.host.stop(item.name)
             raise
-        old_backends = self._switch(release, starting)
+        try:
+            old_backends = self._switch(release, starting)
+        except BaseException:
+            for item in starting:
+                self.host.stop(item.name)
+            raise
         self.store.releases.activate(release.id)
         ctx.emit(
             "RELEASE_SWITCHED",
@@ -129,15 +135,30 @@ class LocalTarget(Target):
     def _switch(
         self, release: ReleaseRecord, starting: list[_Starting]
     ) -> dict[str, tuple[str, int] | None]:
+        """Point each public port at the new release; if one cannot be, put the ports
+        already switched back as they were and raise."""
         old: dict[str, tuple[str, int] | None] = {}
-        for item in starting:
-            service = item.service
-            if service.public_port is None or item.port is None:
-                continue
-            owner = f"{release.project}/{release.environment}/{service.service}"
-            old[service.service] = self.host.route(
-                owner, service.bind, service.public_port, ("127.0.0.1", item.port)
-            )
+        switched: list[ServiceRelease] = []
+        try:
+            for item in starting:
+                service = item.service
+                if service.public_port is None or item.port is None:
+                    continue
+                owner = f"{release.project}/{release.environment}/{service.service}"
+                old[service.service] = self.host.route(
+                    owner, service.bind, service.public_port, ("127.0.0.1", item.port)
+                )
+                switched.append(service)
+        except BaseException:
+            for service in switched:
+                assert service.public_port is not None
+                before = old[service.service]
+                if before is None:
+                    self.host.unroute(service.bind, service.public_port)
+                else:
+                    owner = f"{release.project}/{release.environment}/{service.service}"
+                    self.host.route(owner, service.bind, service.public_port, before)
+            raise
         return old
 
     def _retire_others(
