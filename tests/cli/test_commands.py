@@ -28,12 +28,12 @@ BUILT = [
     "worker",
     "releases",
     "validate",
+    "scan",
 ]
 NOT_BUILT_YET = [
     "provision",
     "config",
     "secrets",
-    "scan",
     "test",
     "logs",
     "alerts",

@@ -14,7 +14,7 @@ import traceback
 import typer
 
 from shipway import __version__
-from shipway.cli import deployments, project, releases, validate
+from shipway.cli import deployments, project, releases, scan, validate
 from shipway.cli.agent import agent_app, worker
 from shipway.cli.output import err_console, one_line
 from shipway.errors import BlockedError, InputError, ShipwayError
@@ -48,6 +48,7 @@ project.register(app)
 deployments.register(app)
 releases.register(app)
 validate.register(app)
+scan.register(app)
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
 
