@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from shipway.store import Store
+from shipway.store.tables import leases
 from tests.orchestrator.harness import Project
 
 
@@ -72,13 +73,23 @@ def test_lease_of_a_dead_holder_is_taken_over(sqlite_project: Project) -> None:
     project = sqlite_project
     store = Store.open(project.state_url)
     try:
-        store.leases.acquire("demo/dev", "dev-ghost", 2.0)
+        store.leases.acquire("demo/dev", "dev-ghost", 120.0)
     finally:
         store.close()
     blocked = project.run("deploy", "-e", "dev")
     assert blocked.returncode == 3
     assert "dev-ghost" in blocked.stderr
-    time.sleep(2.2)
+    # Its holder died long ago: the lease runs out (as if 120 s had passed).
+    store = Store.open(project.state_url)
+    try:
+        with store.db.write() as conn:
+            conn.execute(
+                leases.update()
+                .where(leases.c.key == "demo/dev")
+                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+            )
+    finally:
+        store.close()
     done = project.run("deploy", "-e", "dev")
     assert done.returncode == 0, done.stderr
     store = Store.open(project.state_url)

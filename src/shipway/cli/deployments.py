@@ -25,6 +25,7 @@ from shipway.cli.output import clock, console, duration, err_console, print_json
 from shipway.cli.releases import print_services, recover_agent, services_json
 from shipway.errors import BlockedError
 from shipway.orchestrator.client import WAIT_FOREVER, DeploymentClient
+from shipway.orchestrator.names import WAIT_EXCEEDED
 from shipway.orchestrator.pipeline import Pipeline
 from shipway.store.records import DeploymentRecord
 
@@ -102,6 +103,9 @@ def _after_submit(
             )
         _follow(client, record, output, None)
         final = client.store.deployments.get(record.id)
+    if final.status == "cancelled" and wait is not None and WAIT_EXCEEDED in (final.error or ""):
+        # The agent gave up for us (it saw the deadline pass before this CLI did).
+        raise BlockedError(f"deployment {record.id} gave up: {final.error}")
     _report(client, final, output)
 
 

@@ -30,6 +30,7 @@ from shipway.orchestrator import events as ev
 from shipway.orchestrator.names import (
     CONTROL_TOPIC,
     LEASE_TTL,
+    WAIT_EXCEEDED,
     WORKFLOW_NAME,
     lease_key,
 )
@@ -171,7 +172,7 @@ def _begin(deployment_id: str) -> dict[str, Any]:
     waited = (_now() - record.created_at).total_seconds()
     if record.wait_seconds is not None and waited > record.wait_seconds:
         # Its caller gave up (`--wait SECONDS`), perhaps without being able to say so.
-        reason = f"waited {waited:.0f}s in the queue, longer than --wait {record.wait_seconds:g}"
+        reason = f"waited {waited:.0f}s in the queue, {WAIT_EXCEEDED} {record.wait_seconds:g}"
         return {"stop": "cancelled", "reason": reason, "pipeline": None}
     rt.store.deployments.set_executor(deployment_id, rt.executor_id)
     rt.store.deployments.set_status(deployment_id, "running")

@@ -17,3 +17,6 @@ def lease_key(project: str, environment: str) -> str:
 
 #: `DeploymentContext.shared_metadata` key naming the kept release a rollback activates.
 ROLLBACK_RELEASE = "rollback_release"
+
+#: In the error of a deployment cancelled because it waited longer than `--wait` allowed.
+WAIT_EXCEEDED = "longer than --wait"
