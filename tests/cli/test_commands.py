@@ -29,12 +29,12 @@ BUILT = [
     "releases",
     "validate",
     "scan",
+    "test",
 ]
 NOT_BUILT_YET = [
     "provision",
     "config",
     "secrets",
-    "test",
     "logs",
     "alerts",
     "metrics",

@@ -17,6 +17,7 @@ from shipway import __version__
 from shipway.cli import deployments, project, releases, scan, validate
 from shipway.cli.agent import agent_app, worker
 from shipway.cli.output import err_console, one_line
+from shipway.cli.test import register as register_test
 from shipway.errors import BlockedError, InputError, ShipwayError
 
 app = typer.Typer(
@@ -49,6 +50,7 @@ deployments.register(app)
 releases.register(app)
 validate.register(app)
 scan.register(app)
+register_test(app)
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
 

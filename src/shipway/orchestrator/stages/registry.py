@@ -23,6 +23,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "shipway.runtime.stage",
     "shipway.validator.stage",
     "shipway.scanner.stage",
+    "shipway.tester.stage",
 )
 
 

@@ -1,0 +1,1 @@
+"""Declarative HTTP checks: building requests, judging responses."""

@@ -1,0 +1,1 @@
+"""Test kinds: one module per kind, each registered by name in `registry`."""
