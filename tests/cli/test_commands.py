@@ -30,11 +30,11 @@ BUILT = [
     "validate",
     "scan",
     "test",
+    "config",
+    "secrets",
 ]
 NOT_BUILT_YET = [
     "provision",
-    "config",
-    "secrets",
     "logs",
     "alerts",
     "metrics",

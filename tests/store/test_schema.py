@@ -25,6 +25,8 @@ TABLES = {
     "leases",
     "environment_blocks",
     "executors",
+    "config_versions",
+    "config_history",
 }
 
 

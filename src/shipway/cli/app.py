@@ -16,7 +16,9 @@ import typer
 from shipway import __version__
 from shipway.cli import deployments, project, releases, scan, validate
 from shipway.cli.agent import agent_app, worker
+from shipway.cli.config import register as register_config
 from shipway.cli.output import err_console, one_line
+from shipway.cli.secrets import register as register_secrets
 from shipway.cli.test import register as register_test
 from shipway.errors import BlockedError, InputError, ShipwayError
 
@@ -47,9 +49,11 @@ def _root(
 
 project.register(app)
 deployments.register(app)
+scan.register(app)
 releases.register(app)
 validate.register(app)
-scan.register(app)
+register_config(app)
+register_secrets(app)
 register_test(app)
 app.add_typer(agent_app, name="agent")
 app.command()(worker)

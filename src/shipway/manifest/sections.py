@@ -85,18 +85,53 @@ class SecretsSpec(ManifestModel):
     )
 
 
+class LayerSpec(ManifestModel):
+    """A layer given as a mapping, to mark it optional."""
+
+    path: ProjectPath = Field(description="The layer file; may use `${environment}`.")
+    optional: bool = Field(False, description="Skip the layer when the file does not exist.")
+
+
+class ReloadSpec(ManifestModel):
+    """How a running service picks up a configuration pushed with `config apply --live`."""
+
+    signal: Literal["HUP", "USR1", "USR2"] | None = Field(
+        None, description="Signal sent to the service's process after its config file changes."
+    )
+    url: str | None = Field(
+        None,
+        pattern=r"^/",
+        description="Path POSTed on the service's private port after its config file changes.",
+    )
+
+
 class ConfigSpec(ManifestModel):
     """Layered application configuration, applied by the configure stage."""
 
-    layers: list[ProjectPath] = Field(
+    layers: list[ProjectPath | LayerSpec] = Field(
         default_factory=list,
-        description="YAML files merged in order; later layers override earlier ones key by "
-        "key. May use `${environment}`.",
+        description="YAML, TOML, JSON or `.env` files merged in order; later layers override "
+        "earlier ones key by key (maps merge, lists replace, null deletes). May use "
+        "`${environment}`; `{path: ..., optional: true}` skips a missing file.",
     )
     schema_: ProjectPath | None = Field(
         None, alias="schema", description="JSON Schema the merged configuration must satisfy."
     )
     secrets: SecretsSpec = Field(default_factory=SecretsSpec, description="Secret storage.")
+    allow_plaintext: list[str] = Field(
+        default_factory=list,
+        description="Dotted keys the plain-text secret lint leaves alone (named like a "
+        "credential but not one).",
+    )
+    git: ProjectPath | None = Field(
+        None,
+        description="A git repository (created if missing) that gets one commit per "
+        "configuration version.",
+    )
+    reload: dict[Name, ReloadSpec] = Field(
+        default_factory=dict,
+        description="Per service: how `shipway config apply --live` makes it reload.",
+    )
 
 
 Severity = Literal["critical", "high", "medium", "low"]

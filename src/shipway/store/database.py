@@ -10,6 +10,7 @@ from types import TracebackType
 
 from shipway.store import schema
 from shipway.store.compensations import CompensationRepository
+from shipway.store.config_versions import ConfigVersionRepository
 from shipway.store.deployments import DeploymentRepository
 from shipway.store.engine import StoreEngine
 from shipway.store.environments import EnvironmentBlockRepository
@@ -23,7 +24,7 @@ from shipway.store.stage_runs import StageRunRepository
 
 class Store:
     """The state store: deployments, events, stage runs, compensations, leases, blocks,
-    executors, releases and service process states."""
+    executors, releases, service process states and configuration versions."""
 
     def __init__(self, db: StoreEngine) -> None:
         self.db = db
@@ -36,6 +37,7 @@ class Store:
         self.executors = ExecutorRepository(db)
         self.releases = ReleaseRepository(db)
         self.processes = ServiceProcessRepository(db)
+        self.config = ConfigVersionRepository(db)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:

@@ -225,3 +225,37 @@ class ServiceProcessRecord:
     consecutive_crashes: int
     last_exit: str | None
     updated_at: datetime
+
+
+#: deploy: applied by a deployment's configure stage; set: `shipway config set`;
+#: rollback: an earlier version made current again; compensate: a failed deployment's
+#: configuration undone; live: pushed to running services by `config apply --live`.
+ConfigAction = Literal["deploy", "set", "rollback", "compensate", "live"]
+CONFIG_ACTIONS: frozenset[str] = frozenset(get_args(ConfigAction))
+
+
+@dataclass(frozen=True)
+class ConfigVersionRecord:
+    """One immutable configuration version; `id` is `sha256:` of its canonical content.
+    The content holds secret references (`${secret:NAME}`), never secret values."""
+
+    id: str
+    content: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConfigHistoryRecord:
+    """An environment's configuration became `version` (None: no configuration at all)."""
+
+    id: int
+    project: str
+    environment: str
+    version: str | None
+    action: ConfigAction
+    deployment_id: str | None
+    #: The `shipway config set` overrides in force, by dotted key.
+    overrides: dict[str, Any]
+    user: str
+    message: str
+    created_at: datetime

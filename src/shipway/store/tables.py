@@ -202,3 +202,31 @@ service_processes = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Index("ix_service_processes_env", "project", "environment"),
 )
+
+# Immutable configuration versions, keyed by the digest of their content (secrets are
+# references in it, never values), and which version each environment had when.
+config_versions = sa.Table(
+    "config_versions",
+    metadata,
+    sa.Column("id", sa.String(80), primary_key=True),
+    sa.Column("content", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+config_history = sa.Table(
+    "config_history",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("version", sa.String(80)),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("deployment_id", sa.String(64)),
+    sa.Column("overrides", Json, nullable=False),
+    sa.Column("user", sa.String(200), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_config_history_env", "project", "environment", "id"),
+    sa.Index("ix_config_history_deployment", "deployment_id"),
+    sqlite_autoincrement=True,
+)

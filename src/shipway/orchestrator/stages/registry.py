@@ -22,6 +22,7 @@ from shipway.orchestrator.stages.interface import Stage
 BUILTIN_MODULES: tuple[str, ...] = (
     "shipway.runtime.stage",
     "shipway.validator.stage",
+    "shipway.config.stage",
     "shipway.scanner.stage",
     "shipway.tester.stage",
 )
