@@ -72,7 +72,7 @@ def build_pipeline(loaded: LoadedManifest, environment: ResolvedEnvironment) -> 
     load_stage_plugins(loaded)
     spec = loaded.manifest.pipeline or PipelineSpec()
     groups = spec.groups
-    known = BUILTIN_STAGES | set(registry.names())
+    known = BUILTIN_STAGES | set(registry.plugin_names())
     for name in (name for group in groups for name in group):
         if name not in known:
             hint = difflib.get_close_matches(name, sorted(known), n=1)

@@ -43,6 +43,7 @@ class ServiceHost:
         self._routes: dict[tuple[str, int], _Route] = {}
         self._lock = threading.RLock()
         self._published: dict[str, tuple[object, ...]] = {}
+        self._publish_lock = threading.Lock()
         self._stop = threading.Event()
         self._publisher = threading.Thread(
             target=self._publish_loop, name="shipway-publish", daemon=True
@@ -68,6 +69,7 @@ class ServiceHost:
             self.supervisor.start(service.process_spec(name, port, labels))
         except SupervisorError as exc:
             raise StageError(str(exc)) from exc
+        self._publish_now()
         return name, port
 
     def process(self, name: str) -> ProcessStatus | None:
@@ -76,6 +78,7 @@ class ServiceHost:
 
     def stop(self, name: str, timeout: float = 10.0) -> None:
         self.supervisor.stop(name, timeout)
+        self._publish_now()
 
     def processes_of(self, project: str, environment: str) -> list[ProcessStatus]:
         return [
@@ -199,8 +202,17 @@ class ServiceHost:
             with contextlib.suppress(Exception):
                 self.publish()
 
+    def _publish_now(self) -> None:
+        """After a start or stop: the store says so before the stage goes on."""
+        with contextlib.suppress(Exception):
+            self.publish()
+
     def publish(self) -> None:
         """Write the states that changed since the last call to the store."""
+        with self._publish_lock:
+            self._publish()
+
+    def _publish(self) -> None:
         current = {status.name: status for status in self.supervisor.status()}
         for name, status in current.items():
             key = (status.state, status.pid, status.restarts, status.last_exit)

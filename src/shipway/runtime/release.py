@@ -4,9 +4,9 @@ A `ServiceRelease` is stored in the release record (`releases.services`), so any
 start, re-start or roll back to a kept release from the store alone, without the manifest
 or the code on disk as they are now.
 
-NOTE: the environment is stored rendered (but for `${port}`). While no component resolves secret
-references this holds no secrets; the configuration manager (issue 6) must keep
-`${secret:...}` references here and resolve them only in the process's environment.
+The environment is stored rendered, but for `${port}` and `${secret:NAME}`: secret
+values are read only when a process starts (`Supervisor`), so they reach neither the
+store nor the supervisor's pid files.
 """
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ class ServiceRelease:
     drain_timeout: float
     memory_limit: int | None
     log_file: str
+    #: How the process start opens the environment's secret backend (names and
+    #: settings, never values); None when the configuration manager did not run.
+    secret_source: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -84,6 +87,7 @@ class ServiceRelease:
             log_file=self.log_file,
             memory_limit=self.memory_limit,
             labels={**labels, "private_port": "" if port is None else str(port)},
+            secret_source=self.secret_source,
         )
 
     def probe(self, port: int | None) -> Probe:

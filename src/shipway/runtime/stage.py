@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from shipway.config import release_config_version, resolve_for_release, secret_source
 from shipway.errors import StageError
 from shipway.manifest import ResolvedEnvironment
 from shipway.manifest.services import ServiceSpec
@@ -158,6 +159,7 @@ def _build(ctx: StageContext, executor_id: str) -> ReleaseRecord:
         artifact_digest=artifact,
         services=services,
         executor_id=executor_id,
+        config_version=release_config_version(ctx),
     )
 
 
@@ -166,6 +168,9 @@ def _service_release(ctx: StageContext, name: str, spec: ServiceSpec, cwd: Path)
     data_dir = ctx.home / "data" / env.name / name
     data_dir.mkdir(parents=True, exist_ok=True)
     values = {str(k): str(v) for k, v in env.variables.items()}
+    # `config.KEY` from the version the configure stage applied; `secret:NAME` stays a
+    # reference, read when the process starts.
+    values.update(resolve_for_release(ctx, current_host().store))
     values.update(
         {
             "port": PORT_REFERENCE,
@@ -197,6 +202,7 @@ def _service_release(ctx: StageContext, name: str, spec: ServiceSpec, cwd: Path)
         ),
         drain_timeout=float(spec.drain_timeout),
         memory_limit=None if spec.limits.memory is None else int(spec.limits.memory),
+        secret_source=secret_source(ctx),
         log_file=str(ctx.home / "logs" / name / f"{env.name}-{ctx.deployment.deployment_id}.log"),
     )
 

@@ -57,6 +57,9 @@ class ProcessSpec:
     restart: RestartPolicy = field(default_factory=RestartPolicy)
     #: Free-form tags kept with the pid file (the agent stores project, release, service).
     labels: dict[str, str] = field(default_factory=dict)
+    #: Where `${secret:NAME}` references in `command` and `env` are read from at each
+    #: start (see `shipway.config.reveal_process`); the spec itself holds no values.
+    secret_source: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessSpec:
@@ -199,12 +202,13 @@ class Supervisor:
         spec = managed.spec
         log = Path(spec.log_file)
         log.parent.mkdir(parents=True, exist_ok=True)
+        command, env = _revealed(spec)
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             popen = subprocess.Popen(
-                spec.command,
+                command,
                 cwd=spec.cwd,
-                env=spec.env,
+                env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=fd,
                 stderr=fd,
@@ -312,6 +316,18 @@ class Supervisor:
         shutil.copyfile(log, log.with_name(f"{log.name}.1"))
         with log.open("r+b") as handle:
             handle.truncate(0)
+
+
+def _revealed(spec: ProcessSpec) -> tuple[list[str], dict[str, str]]:
+    """The command and environment with their secret references filled in, just now."""
+    if spec.secret_source is None:
+        return spec.command, spec.env
+    from shipway.config import SecretError, reveal_process
+
+    try:
+        return reveal_process(spec.command, spec.env, spec.secret_source)
+    except SecretError as exc:
+        raise SupervisorError(f"cannot start {spec.name}: {exc}") from exc
 
 
 def _pid_file(run_dir: Path, name: str) -> Path:

@@ -18,13 +18,13 @@ from shipway.errors import InputError
 from shipway.orchestrator.stages.interface import Stage
 
 #: The modules of shipway's own components that register stages, one line each. They are
-#: imported the first time the registry is asked for a stage.
+#: imported the first time the registry is asked for a stage (`get`, `names`).
 BUILTIN_MODULES: tuple[str, ...] = (
     "shipway.runtime.stage",
     "shipway.validator.stage",
     "shipway.config.stage",
-    "shipway.scanner.stage",
     "shipway.tester.stage",
+    "shipway.scanner.stage",
 )
 
 
@@ -46,11 +46,12 @@ class StageRegistry:
                 importlib.import_module(module)
 
     def register(self, stage: type[Stage]) -> type[Stage]:
-        """Register a stage class under its `name`; usable as a class decorator. Built-in
-        stages are loaded first, so a plugin may replace one."""
-        self._load_builtins()
+        """Register a stage class under its `name`; usable as a class decorator. A plugin
+        may replace a built-in stage, whichever is imported first."""
         with self._lock:
-            self._stages[stage.name] = stage
+            builtin = stage.__module__ in BUILTIN_MODULES
+            if not (builtin and stage.name in self._stages):
+                self._stages[stage.name] = stage
         return stage
 
     def get(self, name: str) -> type[Stage] | None:
@@ -60,6 +61,13 @@ class StageRegistry:
 
     def names(self) -> list[str]:
         self._load_builtins()
+        with self._lock:
+            return sorted(self._stages)
+
+    def plugin_names(self) -> list[str]:
+        """The names registered so far, without importing the built-in components (the
+        CLI checks a pipeline's stage names with these and `BUILTIN_STAGES`: importing
+        every component would cost each command most of a second)."""
         with self._lock:
             return sorted(self._stages)
 
