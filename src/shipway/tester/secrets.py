@@ -1,23 +1,20 @@
 """Where `${secret:NAME}` references in the `tests` section are read from.
 
-NOTE: the configuration manager (issue 6) owns secret backends. Until it is installed the
-tester reads the `env` backend itself (a variable per secret, `SHIPWAY_SECRET_<NAME>` by
-default, `config.secrets.settings.prefix` to change it) and refuses the others with a
-clear message; see docs/decisions/0021-tester-secrets-and-results.md.
+The configuration manager owns the secret backends (`config.secrets`: local, env, file,
+aws, vault); the tester reads through them, so a test sees the same secrets as the
+services it tests.
 """
 
 from __future__ import annotations
 
-import os
-import re
-from collections.abc import Mapping
 from typing import Protocol
 
 from pydantic import SecretStr
 
+from shipway.config.secrets.interface import SecretBackend
+from shipway.config.secrets.registry import open_backend
 from shipway.errors import ShipwayError
-
-DEFAULT_PREFIX = "SHIPWAY_SECRET_"
+from shipway.manifest import LoadedManifest, ResolvedEnvironment
 
 
 class SecretUnavailableError(ShipwayError):
@@ -30,39 +27,42 @@ class SecretSource(Protocol):
         ...
 
 
-class EnvSecretSource:
-    """Secrets from environment variables: `api_token` is `SHIPWAY_SECRET_API_TOKEN`."""
+class BackendSecretSource:
+    """Secrets from the environment's secret backend (`config.secrets`), through the
+    configuration manager; the backend is opened on first use."""
 
-    def __init__(self, prefix: str = DEFAULT_PREFIX, environ: Mapping[str, str] | None = None):
-        self.prefix = prefix
-        self.environ = os.environ if environ is None else environ
-
-    def variable(self, name: str) -> str:
-        return self.prefix + re.sub(r"[^A-Za-z0-9]", "_", name).upper()
+    def __init__(self, loaded: LoadedManifest, environment: ResolvedEnvironment) -> None:
+        self.loaded = loaded
+        self.environment = environment
+        self._backend: SecretBackend | None = None
 
     def get(self, name: str) -> SecretStr:
-        variable = self.variable(name)
-        value = self.environ.get(variable)
-        if value is None:
-            raise SecretUnavailableError(f"secret {name!r} is not set (variable {variable})")
-        return SecretStr(value)
+        try:
+            if self._backend is None:
+                spec = self.environment.config.secrets
+                self._backend = open_backend(
+                    spec.backend,
+                    project=self.loaded.manifest.project,
+                    environment=self.environment.name,
+                    base_dir=self.loaded.path.parent,
+                    home=self.loaded.path.parent / ".shipway",
+                    settings=dict(spec.settings),
+                )
+            return self._backend.get(name)
+        except ShipwayError as exc:
+            raise SecretUnavailableError(f"secret {name!r}: {exc}") from exc
 
 
 class UnavailableSecretSource:
-    """A backend this version cannot read: every reference fails with the reason."""
+    """No backend at all: every reference fails with the reason."""
 
     def __init__(self, backend: str) -> None:
         self.backend = backend
 
     def get(self, name: str) -> SecretStr:
-        raise SecretUnavailableError(
-            f"secret {name!r} needs the {self.backend!r} secret backend, which is not "
-            "installed yet; use config.secrets.backend: env (SHIPWAY_SECRET_<NAME>)"
-        )
+        raise SecretUnavailableError(f"secret {name!r}: no {self.backend!r} backend here")
 
 
-def secret_source(backend: str, settings: Mapping[str, object]) -> SecretSource:
-    """The source for the manifest's `config.secrets`."""
-    if backend == "env":
-        return EnvSecretSource(str(settings.get("prefix", DEFAULT_PREFIX)))
-    return UnavailableSecretSource(backend)
+def secret_source(loaded: LoadedManifest, environment: ResolvedEnvironment) -> SecretSource:
+    """The source for the manifest's `config.secrets`, for `environment`."""
+    return BackendSecretSource(loaded, environment)

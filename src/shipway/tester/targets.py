@@ -30,10 +30,9 @@ def build_target(
     redactor = Redactor()
     variables: dict[str, Any] = {str(k): v for k, v in environment.variables.items()}
     variables.update(project=loaded.manifest.project, environment=environment.name)
-    secrets = environment.config.secrets
     references = References(
         variables=variables,
-        secrets=secret_source(secrets.backend, secrets.settings),
+        secrets=secret_source(loaded, environment),
         redactor=redactor,
         resources=dict(resources or {}),
     )
