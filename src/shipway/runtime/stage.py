@@ -75,9 +75,8 @@ class ReleaseStage(Stage):
         )
         try:
             target.activate(ctx, release, current)
-        except StageCancelledError:
-            raise
-        except StageError as exc:
+        except (StageError, StageCancelledError) as exc:
+            # A new release that did not go live never serves: its processes are stopped.
             if not reuse:
                 store.releases.set_status(release.id, "failed", error=str(exc))
             raise
