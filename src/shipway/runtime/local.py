@@ -51,17 +51,14 @@ class LocalTarget(Target):
     def activate(
         self, ctx: StageContext, release: ReleaseRecord, current: ReleaseRecord | None
     ) -> None:
-        services = [ServiceRelease.from_dict(d) for d in release.services.values()]
-        starting = [self._start(release, service) for service in services]
+        starting: list[_Starting] = []
         try:
+            for data in release.services.values():
+                starting.append(self._start(release, ServiceRelease.from_dict(data)))
             self._wait_healthy(ctx, release, starting)
-        except BaseException:
-            for item in starting:
-                self.host.stop(item.name)
-            raise
-        try:
             old_backends = self._switch(release, starting)
         except BaseException:
+            # Not live: whatever of the new release started stops; the old one serves on.
             for item in starting:
                 self.host.stop(item.name)
             raise
