@@ -120,6 +120,7 @@ def _check_service_names(view: EnvironmentView) -> None:
         (s.service, ("monitoring", "logs", i, "service"))
         for i, s in enumerate(view.monitoring.logs)
     ]
+    refs += [(name, ("config", "reload", name)) for name in view.config.reload]
     for name, where in refs:
         if name is not None and name not in view.services:
             raise ModelProblem(f"unknown service {name!r}{did_you_mean(name, names)}", where)
