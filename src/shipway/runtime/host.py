@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from shipway.store.records import ServiceProcessRecord, utc_now
 log = logging.getLogger(__name__)
 
 PUBLISH_INTERVAL = 0.5
+#: At agent start, how long a restarted service may take to get healthy before its
+#: public port opens anyway (it is the active release: nothing else could serve).
+RESTORE_HEALTH_WAIT = 15.0
 
 
 @dataclass
@@ -168,7 +172,9 @@ class ServiceHost:
                 name, port = self.start(release_id, project, environment, service)
             except StageError as exc:
                 return f"cannot start {name}: {exc}"
-            action = "started"
+            # The public port opens once the process answers, not while it boots.
+            healthy = self._await_health(name, service, port)
+            action = "started" if healthy else "started (not healthy yet)"
         if service.public_port is not None and port is not None:
             owner = f"{project}/{environment}/{service.service}"
             try:
@@ -176,6 +182,24 @@ class ServiceHost:
             except StageError as exc:
                 return f"{action} {name}, but {exc}"
         return f"{action} {name}"
+
+    def _await_health(self, name: str, service: ServiceRelease, port: int | None) -> bool:
+        """Probe a freshly started process until `healthy_after` consecutive passes, for
+        at most its `start_timeout` (capped: the agent is not ready until this returns);
+        whether it got there."""
+        health = service.health
+        deadline = time.monotonic() + min(health.start_timeout, RESTORE_HEALTH_WAIT)
+        env = service.process_env(port)
+        passes = 0
+        while time.monotonic() < deadline:
+            status = self.process(name)
+            if status is None or status.state != "running":
+                return False
+            passes = passes + 1 if service.probe(port).run(service.cwd, env).ok else 0
+            if passes >= health.healthy_after:
+                return True
+            time.sleep(health.interval if passes else 0.1)
+        return False
 
     def shutdown(self, *, stop_services: bool) -> None:
         """Close every public port; stop the services too, or leave them to be adopted."""
