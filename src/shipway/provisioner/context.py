@@ -19,7 +19,7 @@ from shipway.config.delivery import reveal, secret_names_in
 from shipway.config.errors import SecretNotFoundError
 from shipway.config.secrets.interface import SecretBackend
 from shipway.errors import ShipwayError
-from shipway.provisioner.provider import ProviderError
+from shipway.provisioner.providers.interface import ProviderError
 
 #: Prefix of the secret names that hold generated credentials.
 SECRET_PREFIX = "resources"  # noqa: S105 (a name prefix, not a password)

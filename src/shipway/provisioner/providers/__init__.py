@@ -11,7 +11,7 @@ import importlib
 import threading
 
 from shipway.errors import InputError
-from shipway.provisioner.provider import Provider
+from shipway.provisioner.providers.interface import Provider
 
 #: type -> "module:Class" of shipway's own providers.
 BUILTIN: dict[str, str] = {}
