@@ -220,6 +220,11 @@ class Agent:
         bind_host(host)
         for note in host.restore():
             print(f"services: {note}", file=sys.stderr, flush=True)
+        from shipway.monitor.collectors import CollectorContext, start_collectors
+
+        collectors = start_collectors(
+            CollectorContext(store, self.ws.home, self.executor_id, host, self._stop)
+        )
         DBOS(
             config={
                 "name": "shipway",
@@ -243,6 +248,9 @@ class Agent:
             with contextlib.suppress(Exception):
                 store.executors.remove(self.executor_id)
             DBOS.destroy(destroy_registry=False)
+            self._stop.set()
+            for thread in collectors:
+                thread.join(timeout=5)
             host.shutdown(stop_services=not self._keep_services)
             bind_host(None)
             store.close()
