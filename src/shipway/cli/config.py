@@ -27,7 +27,7 @@ from shipway.cli.options import (
 )
 from shipway.cli.output import console, print_json
 from shipway.config.history import ConfigHistory
-from shipway.config.live import reload_running, write_service_files
+from shipway.config.live import reload_running, render_running_files, write_service_files
 from shipway.config.manager import ConfigurationManager, Explanation
 from shipway.config.origins import parse_key
 from shipway.config.versions import Change, ConfigVersion, diff, short
@@ -334,6 +334,9 @@ def apply(
             manager, current_user()
         )
         write_service_files(ws.home, env, manager.environment.services, version)
+        render_running_files(
+            store, ws.home / "run", manager.project, env, version, manager.backend()
+        )
         reloads = reload_running(store, manager.project, env, dict(manager.spec.reload))
     if output is OutputFormat.json:
         print_json(

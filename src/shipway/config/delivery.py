@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
+from shipway.config import templates
 from shipway.config.errors import SecretError
 from shipway.config.interpolation import escape
 from shipway.config.secrets import SecretBackend, open_backend
+from shipway.config.secrets.local import write_private
 from shipway.config.versions import ConfigVersion
 from shipway.store import Store
 
@@ -62,18 +64,10 @@ def version_values(version: ConfigVersion) -> dict[str, str]:
     text that would read as one is escaped (`$${secret:`), as in a template."""
     out: dict[str, str] = {}
 
-    def escaped(value: Any, path: tuple[str | int, ...]) -> Any:
-        if isinstance(value, dict):
-            return {k: escaped(v, (*path, k)) for k, v in value.items()}
-        if isinstance(value, list):
-            return [escaped(v, (*path, i)) for i, v in enumerate(value)]
-        if isinstance(value, str) and path not in version.secrets:
-            return escape(value)
-        return value
-
     def visit(value: Any, path: tuple[str | int, ...]) -> None:
         if path:
-            out["config." + ".".join(str(part) for part in path)] = _text(escaped(value, path))
+            text = _text(_escaped(version, value, path))
+            out["config." + ".".join(str(part) for part in path)] = text
         if isinstance(value, dict):
             for key, item in value.items():
                 visit(item, (*path, key))
@@ -83,6 +77,18 @@ def version_values(version: ConfigVersion) -> dict[str, str]:
 
     visit(version.values, ())
     return out
+
+
+def _escaped(version: ConfigVersion, value: Any, path: tuple[str | int, ...] = ()) -> Any:
+    """`value` (at `path` of the version) with every text that does not hold secret
+    references escaped, so revealing it later fills in references only."""
+    if isinstance(value, dict):
+        return {k: _escaped(version, v, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(version, v, (*path, i)) for i, v in enumerate(value)]
+    if isinstance(value, str) and path not in version.secrets:
+        return escape(value)
+    return value
 
 
 def _text(value: Any) -> str:
@@ -109,9 +115,17 @@ def resolve_for_release(ctx: StageContext, store: Store | None = None) -> dict[s
     values = {
         f"secret:{name}": f"${{secret:{name}}}" for name in secret_names_in(_service_texts(ctx))
     }
+    version = release_version(ctx, store)
+    if version is not None:
+        values.update(version_values(version))
+    return values
+
+
+def release_version(ctx: StageContext, store: Store | None = None) -> ConfigVersion | None:
+    """The configuration version this deployment's configure stage applied, if it ran."""
     version_id = release_config_version(ctx)
     if version_id is None:
-        return values
+        return None
     if store is None:
         from shipway.config.stage import stage_store
 
@@ -119,8 +133,84 @@ def resolve_for_release(ctx: StageContext, store: Store | None = None) -> dict[s
             record = opened.config.get(version_id)
     else:
         record = store.config.get(version_id)
-    values.update(version_values(ConfigVersion.from_content(record.id, record.content)))
-    return values
+    return ConfigVersion.from_content(record.id, record.content)
+
+
+def release_files(
+    ctx: StageContext, service: str, store: Store | None = None
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The template files of `service` (`config.files`) and what they are rendered with
+    at process start: the version's values with secrets still as references."""
+    version = release_version(ctx, store)
+    files = [] if version is None else version.files_of(service)
+    if version is None or not files:
+        return [], {}
+    scope = escaped_scope(version, ctx.loaded.manifest.project, ctx.environment.name, service)
+    return [file.to_dict() for file in files], scope
+
+
+def escaped_scope(
+    version: ConfigVersion, project: str, environment: str, service: str
+) -> dict[str, Any]:
+    """What `service`'s templates are rendered with: the version's values with secrets
+    as references and every other text escaped, for `render_files` to reveal."""
+    values = _escaped(version, version.values)
+    return templates.context(values, project=project, environment=environment, service=service)
+
+
+def render_files(
+    files: list[dict[str, Any]],
+    scope: Mapping[str, Any],
+    folder: Path,
+    source: Mapping[str, Any] | SecretBackend | None,
+) -> None:
+    """Render `files` into `folder` (created 0700; files with their modes) with every
+    `${secret:NAME}` in `scope` replaced by its value (and `$${` unescaped). For a
+    process about to start."""
+    values = _revealed_tree(dict(scope), source)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for entry in files:
+        file = templates.TemplateFile.from_dict(entry)
+        target = folder / file.path
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        text = templates.render(file, values)
+        write_private(target, text.encode("utf-8"))
+        target.chmod(file.file_mode)
+
+
+def _revealed_tree(tree: Any, source: Mapping[str, Any] | SecretBackend | None) -> Any:
+    texts: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    collect(tree)
+    names = secret_names_in(texts)
+    secrets: dict[str, SecretStr] = {}
+    if names:
+        if source is None:
+            raise SecretError(f"secret {names[0]!r} is referenced but no backend is configured")
+        backend = source if isinstance(source, SecretBackend) else backend_for(source)
+        secrets = backend.get_many(names)
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            return reveal(value, secrets)
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return value
+
+    return fill(tree)
 
 
 def release_config_version(ctx: StageContext) -> str | None:

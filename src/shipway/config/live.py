@@ -4,11 +4,14 @@ Each service of an environment gets its configuration as a file in its data fold
 `.shipway/data/ENV/SERVICE/shipway-config.json` (`${data_dir}/shipway-config.json` in the
 manifest): the version id, the values, and the keys whose values hold secrets (kept as
 `${secret:NAME}` references: secret values reach a process through its environment
-only). The configure stage writes it before the release starts.
+and the template files of `config.files` only). The configure stage writes it before the
+release starts.
 
-`shipway config apply --live` writes a new version's file and then tells each running
-process of the active release to reload, as `config.reload.SERVICE` says: a signal, or a
-POST to a path on the process's private port. No process restarts.
+`shipway config apply --live` writes a new version's file, re-renders the template files
+of the running processes (which keep rendering from the new templates when the
+supervisor restarts them), then tells each running process of the active release to
+reload, as `config.reload.SERVICE` says: a signal, or a POST to a path on the process's
+private port. No process restarts.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from shipway.config.secrets import SecretBackend
 from shipway.config.secrets.local import write_private
 from shipway.config.versions import ConfigVersion
 from shipway.manifest.sections import ReloadSpec
@@ -58,6 +62,40 @@ def write_service_files(
         write_private(file, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
         written.append(file)
     return written
+
+
+def render_running_files(
+    store: Store,
+    run_dir: Path,
+    project: str,
+    environment: str,
+    version: ConfigVersion,
+    source: SecretBackend,
+) -> list[str]:
+    """Re-render the template files of every running process of the environment's active
+    release from `version`, before they are told to reload, and leave the templates where
+    the supervisor renders from at the process's next start. The services that got files."""
+    from shipway.config.delivery import escaped_scope, render_files
+    from shipway.runtime.supervisor import files_dir, live_files
+
+    active = store.releases.active(project, environment)
+    if active is None:
+        return []
+    done = []
+    for process in store.processes.list(project, environment):
+        if process.release_id != active.id or process.state != "running":
+            continue
+        files = [file.to_dict() for file in version.files_of(process.service)]
+        folder = files_dir(run_dir, process.name)
+        if not files and not folder.exists():
+            continue
+        scope = escaped_scope(version, project, environment, process.service)
+        live = live_files(run_dir, process.name)
+        live.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        write_private(live, json.dumps({"files": files, "scope": scope}).encode())
+        render_files(files, scope, folder, source)
+        done.append(process.service)
+    return done
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from shipway.config import lint, validation
+from shipway.config import lint, templates, validation
 from shipway.config.errors import ConfigError
 from shipway.config.interpolation import REFERENCE, Resolved, Scope, resolve
 from shipway.config.layers import (
@@ -69,9 +69,10 @@ class Resolution:
 
     stack: Stack
     resolved: Resolved
+    files: tuple[templates.TemplateFile, ...] = ()
 
     def version(self) -> ConfigVersion:
-        return ConfigVersion.of(self.resolved)
+        return ConfigVersion.of(self.resolved, self.files)
 
     def explain(self, key: str) -> list[Explanation]:
         """One explanation per leaf at or under `key`."""
@@ -255,7 +256,15 @@ class ConfigurationManager:
         """Merge, resolve and (with `check`) lint and validate the configuration."""
         stack = Stack.of(self.layers(sets, overrides))
         resolved = resolve(stack, self.scope(resources))
+        files = templates.load(self.spec.files, self.base_dir)
         if check:
             lint.check(stack, resolved, self.spec.allow_plaintext)
             validation.check(self.schema(), resolved, stack)
-        return Resolution(stack, resolved)
+            templates.check(
+                files,
+                resolved.values,
+                project=self.project,
+                env=self.environment.name,
+                base_dir=self.base_dir,
+            )
+        return Resolution(stack, resolved, tuple(files))

@@ -1,7 +1,8 @@
 """Configuration versions: content, content address, and differences between two.
 
 A version's content is the resolved configuration with every secret kept as its
-`${secret:NAME}` reference, plus the list of keys that hold such references. Its id is
+`${secret:NAME}` reference, plus the list of keys that hold such references, plus the
+sources of the templates of `config.files` (when there are any). Its id is
 `sha256:` of the canonical JSON of that content, so the same configuration always gets the
 same id, whichever deployment or command produced it.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 from shipway.config.interpolation import Resolved
 from shipway.config.origins import Path, dotted
+from shipway.config.templates import TemplateFile
 from shipway.models import ConfigurationDescriptor
 
 FORMAT = 1
@@ -30,25 +32,31 @@ class ConfigVersion:
     values: dict[str, Any]
     #: Keys whose value is a template holding `${secret:...}` references, and the names.
     secrets: dict[Path, tuple[str, ...]]
+    #: Files rendered for services at process start (`config.files`), sources included.
+    files: tuple[TemplateFile, ...] = ()
 
     @classmethod
-    def of(cls, resolved: Resolved) -> ConfigVersion:
+    def of(cls, resolved: Resolved, files: tuple[TemplateFile, ...] = ()) -> ConfigVersion:
         if any(t.deferred for t in resolved.templates.values()):
             raise ValueError("a version cannot hold unresolved resource references")
         secrets = {path: t.secrets for path, t in resolved.templates.items()}
-        content = _content(resolved.values, secrets)
-        return cls(digest(content), resolved.values, secrets)
+        content = _content(resolved.values, secrets, files)
+        return cls(digest(content), resolved.values, secrets, files)
 
     @classmethod
     def from_content(cls, version_id: str, content: dict[str, Any]) -> ConfigVersion:
         secrets = {
             tuple(entry["path"]): tuple(entry["names"]) for entry in content.get("secrets", [])
         }
-        return cls(version_id, dict(content.get("values", {})), secrets)
+        files = tuple(TemplateFile.from_dict(entry) for entry in content.get("files", []))
+        return cls(version_id, dict(content.get("values", {})), secrets, files)
 
     @property
     def content(self) -> dict[str, Any]:
-        return _content(self.values, self.secrets)
+        return _content(self.values, self.secrets, self.files)
+
+    def files_of(self, service: str) -> list[TemplateFile]:
+        return [file for file in self.files if file.service == service]
 
     @property
     def short(self) -> str:
@@ -76,12 +84,21 @@ class ConfigVersion:
         )
 
 
-def _content(values: dict[str, Any], secrets: dict[Path, tuple[str, ...]]) -> dict[str, Any]:
+def _content(
+    values: dict[str, Any],
+    secrets: dict[Path, tuple[str, ...]],
+    files: tuple[TemplateFile, ...] = (),
+) -> dict[str, Any]:
     entries = [
         {"path": list(path), "names": list(names)}
         for path, names in sorted(secrets.items(), key=lambda item: json.dumps(item[0]))
     ]
-    return {"format": FORMAT, "values": values, "secrets": entries}
+    content: dict[str, Any] = {"format": FORMAT, "values": values, "secrets": entries}
+    if files:
+        # NOTE: only when there are files, so versions made before `config.files` keep
+        # their ids.
+        content["files"] = [file.to_dict() for file in files]
+    return content
 
 
 def canonical(content: Any) -> str:
@@ -124,9 +141,10 @@ class Change:
 
 
 def diff(old: ConfigVersion | None, new: ConfigVersion | None) -> list[Change]:
-    """The keys that differ, sorted. Secret-bearing values compare as their references."""
-    before = old.flat() if old else {}
-    after = new.flat() if new else {}
+    """The keys that differ, sorted. Secret-bearing values compare as their references;
+    template files as `file SERVICE:PATH`, shown by template name, mode and digest."""
+    before = {**(old.flat() if old else {}), **_file_keys(old)}
+    after = {**(new.flat() if new else {}), **_file_keys(new)}
     changes = []
     for key in sorted(before.keys() | after.keys()):
         if key not in after:
@@ -136,3 +154,15 @@ def diff(old: ConfigVersion | None, new: ConfigVersion | None) -> list[Change]:
         elif canonical(before[key]) != canonical(after[key]):
             changes.append(Change(key, "changed", before[key], after[key]))
     return changes
+
+
+def _file_keys(version: ConfigVersion | None) -> dict[str, str]:
+    if version is None:
+        return {}
+    return {
+        f"file {f.service}:{f.path}": (
+            f"{f.template} (mode {f.mode}, "
+            f"sha256:{hashlib.sha256(f.source.encode('utf-8')).hexdigest()[:12]})"
+        )
+        for f in version.files
+    }

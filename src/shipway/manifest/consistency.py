@@ -121,6 +121,9 @@ def _check_service_names(view: EnvironmentView) -> None:
         for i, s in enumerate(view.monitoring.logs)
     ]
     refs += [(name, ("config", "reload", name)) for name in view.config.reload]
+    refs += [
+        (f.service, ("config", "files", i, "service")) for i, f in enumerate(view.config.files)
+    ]
     for name, where in refs:
         if name is not None and name not in view.services:
             raise ModelProblem(f"unknown service {name!r}{did_you_mean(name, names)}", where)

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from shipway.manifest.fields import (
+    FileMode,
     HttpUrl,
     ManifestModel,
     ModelProblem,
@@ -105,6 +106,31 @@ class ReloadSpec(ManifestModel):
     )
 
 
+def _check_relative_name(value: str) -> str:
+    parts = value.split("/")
+    if value.startswith("/") or any(part in {"", ".", ".."} for part in parts):
+        raise ValueError(
+            f"invalid file name {value[:60]!r}: a relative path inside the service's "
+            "configuration folder, without '.' or '..' parts"
+        )
+    return value
+
+
+class ConfigFileSpec(ManifestModel):
+    """A file rendered from a Jinja2 template for one service when its process starts."""
+
+    template: ProjectPath = Field(
+        description="Jinja2 template (sandboxed) with `config` (the merged configuration, "
+        "secrets filled in), `project`, `environment` and `service` in scope."
+    )
+    service: Name = Field(description="The service that receives the file.")
+    path: Annotated[str, AfterValidator(_check_relative_name)] = Field(
+        description="Where the file goes inside the service's private configuration folder "
+        "(`${config_dir}`, also in `SHIPWAY_CONFIG_DIR`)."
+    )
+    mode: FileMode = Field("0600", description='File mode, in octal (quoted: "0640").')
+
+
 class ConfigSpec(ManifestModel):
     """Layered application configuration, applied by the configure stage."""
 
@@ -131,6 +157,11 @@ class ConfigSpec(ManifestModel):
     reload: dict[Name, ReloadSpec] = Field(
         default_factory=dict,
         description="Per service: how `shipway config apply --live` makes it reload.",
+    )
+    files: list[ConfigFileSpec] = Field(
+        default_factory=list,
+        description="Files rendered from templates into each service's private "
+        "configuration folder at every process start, and removed when it stops.",
     )
 
 

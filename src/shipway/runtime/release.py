@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,10 @@ class ServiceRelease:
     #: How the process start opens the environment's secret backend (names and
     #: settings, never values); None when the configuration manager did not run.
     secret_source: dict[str, Any] | None = None
+    #: Template files (`config.files`) rendered at each start, and their values (secrets
+    #: as references).
+    files: list[dict[str, Any]] = field(default_factory=list)
+    file_scope: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +92,8 @@ class ServiceRelease:
             memory_limit=self.memory_limit,
             labels={**labels, "private_port": "" if port is None else str(port)},
             secret_source=self.secret_source,
+            files=self.files,
+            file_scope=self.file_scope,
         )
 
     def probe(self, port: int | None) -> Probe:

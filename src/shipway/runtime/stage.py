@@ -14,7 +14,12 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from shipway.config import release_config_version, resolve_for_release, secret_source
+from shipway.config import (
+    release_config_version,
+    release_files,
+    resolve_for_release,
+    secret_source,
+)
 from shipway.errors import StageError
 from shipway.manifest import ResolvedEnvironment
 from shipway.manifest.services import ServiceSpec
@@ -26,6 +31,7 @@ from shipway.runtime.host import ServiceHost, current_host
 from shipway.runtime.interpolation import render
 from shipway.runtime.local import LocalTarget
 from shipway.runtime.release import PORT_REFERENCE, HealthSpec, ServiceRelease, public_url
+from shipway.runtime.supervisor import CONFIG_DIR_REFERENCE
 from shipway.runtime.target import Target
 from shipway.store.records import ReleaseRecord
 
@@ -178,10 +184,12 @@ def _service_release(ctx: StageContext, name: str, spec: ServiceSpec, cwd: Path)
             "service": name,
             "deployment": ctx.deployment.deployment_id,
             "data_dir": str(data_dir),
+            "config_dir": CONFIG_DIR_REFERENCE,
         }
     )
     where = f"services.{name}"
     health = spec.health
+    files, file_scope = release_files(ctx, name, current_host().store)
     return ServiceRelease(
         service=name,
         run=render(spec.run, values, f"{where}.run"),
@@ -202,6 +210,8 @@ def _service_release(ctx: StageContext, name: str, spec: ServiceSpec, cwd: Path)
         drain_timeout=float(spec.drain_timeout),
         memory_limit=None if spec.limits.memory is None else int(spec.limits.memory),
         secret_source=secret_source(ctx),
+        files=files,
+        file_scope=file_scope,
         log_file=str(ctx.home / "logs" / name / f"{env.name}-{ctx.deployment.deployment_id}.log"),
     )
 

@@ -29,6 +29,9 @@ from shipway.errors import ShipwayError
 
 State = Literal["running", "backoff", "crash_loop", "stopped"]
 
+#: Replaced, at each start, by the process's private folder of rendered files.
+CONFIG_DIR_REFERENCE = "${config_dir}"
+
 
 class SupervisorError(ShipwayError):
     """A process could not be started or stopped."""
@@ -60,6 +63,10 @@ class ProcessSpec:
     #: Where `${secret:NAME}` references in `command` and `env` are read from at each
     #: start (see `shipway.config.reveal_process`); the spec itself holds no values.
     secret_source: dict[str, Any] | None = None
+    #: Files rendered from templates into the process's private folder at each start
+    #: (`${config_dir}`), removed when it exits or stops; see `shipway.config.render_files`.
+    files: list[dict[str, Any]] = field(default_factory=list)
+    file_scope: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessSpec:
@@ -151,6 +158,8 @@ class Supervisor:
         with self._lock:
             self._procs.pop(name, None)
             _pid_file(self.run_dir, name).unlink(missing_ok=True)
+            self._remove_files(name)
+            live_files(self.run_dir, name).unlink(missing_ok=True)
 
     def stop_all(self, timeout: float = 10.0) -> None:
         with self._lock:
@@ -202,7 +211,14 @@ class Supervisor:
         spec = managed.spec
         log = Path(spec.log_file)
         log.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.files_dir(spec.name)
         command, env = _revealed(spec)
+        command = [arg.replace(CONFIG_DIR_REFERENCE, str(folder)) for arg in command]
+        env = {k: v.replace(CONFIG_DIR_REFERENCE, str(folder)) for k, v in env.items()}
+        files, scope = _files_of(spec, live_files(self.run_dir, spec.name))
+        if files:
+            _render_files(spec.name, files, scope, folder, spec.secret_source)
+            env["SHIPWAY_CONFIG_DIR"] = str(folder)
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
             popen = subprocess.Popen(
@@ -215,6 +231,7 @@ class Supervisor:
                 start_new_session=True,
             )
         except OSError as exc:
+            self._remove_files(spec.name)
             raise SupervisorError(f"cannot start {spec.name}: {exc}") from exc
         finally:
             os.close(fd)
@@ -227,6 +244,13 @@ class Supervisor:
             "crash_loop" if managed.crashes >= spec.restart.crash_loop_after else "running"
         )
         self._write_pid_file(managed)
+
+    def files_dir(self, name: str) -> Path:
+        """The private folder of process `name`'s rendered configuration files."""
+        return files_dir(self.run_dir, name)
+
+    def _remove_files(self, name: str) -> None:
+        shutil.rmtree(self.files_dir(name), ignore_errors=True)
 
     def _write_pid_file(self, managed: _Managed) -> None:
         data = {
@@ -291,6 +315,8 @@ class Supervisor:
         managed.last_exit = reason
         managed.pid = None
         managed.popen = None
+        # The files may hold secrets: none stays on disk while nothing runs to read it.
+        self._remove_files(managed.spec.name)
         delay = min(policy.backoff * 2 ** (managed.crashes - 1), policy.max_backoff)
         managed.restart_at = time.monotonic() + delay
         managed.state = "crash_loop" if managed.crashes >= policy.crash_loop_after else "backoff"
@@ -328,6 +354,41 @@ def _revealed(spec: ProcessSpec) -> tuple[list[str], dict[str, str]]:
         return reveal_process(spec.command, spec.env, spec.secret_source)
     except SecretError as exc:
         raise SupervisorError(f"cannot start {spec.name}: {exc}") from exc
+
+
+def files_dir(run_dir: Path, name: str) -> Path:
+    """The private folder of process `name`'s rendered configuration files."""
+    return run_dir / "files" / _pid_file(run_dir, name).stem
+
+
+def live_files(run_dir: Path, name: str) -> Path:
+    """Where `shipway config apply --live` leaves the templates and values (secrets as
+    references) that process `name` renders from now on, instead of its release's."""
+    return run_dir / "files-live" / _pid_file(run_dir, name).name
+
+
+def _files_of(spec: ProcessSpec, live: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    try:
+        data = json.loads(live.read_text())
+        return list(data["files"]), dict(data["scope"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return spec.files, spec.file_scope
+
+
+def _render_files(
+    name: str,
+    files: list[dict[str, Any]],
+    scope: dict[str, Any],
+    folder: Path,
+    source: dict[str, Any] | None,
+) -> None:
+    from shipway.config import render_files
+
+    try:
+        render_files(files, scope, folder, source)
+    except (ShipwayError, OSError) as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise SupervisorError(f"cannot start {name}: {exc}") from exc
 
 
 def _pid_file(run_dir: Path, name: str) -> Path:
