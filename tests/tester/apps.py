@@ -42,10 +42,13 @@ class TestApp:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.stall_until = 0.0
+        #: How long `/lag` takes, changed by a test between two runs of the same load.
+        self.lag_ms = 0.0
         self.app = Starlette(
             routes=[
                 Route("/health", self.health),
                 Route("/slow", self.slow),
+                Route("/lag", self.lag),
                 Route("/echo", self.echo, methods=["GET", "POST"]),
                 Route("/eventually/{key}", self.eventually),
                 Route("/broken", self.broken),
@@ -82,6 +85,10 @@ class TestApp:
     async def slow(self, request: Request) -> Response:
         await asyncio.sleep(float(request.query_params.get("ms", "300")) / 1000)
         return JSONResponse({"slept": True})
+
+    async def lag(self, request: Request) -> Response:
+        await asyncio.sleep(self.lag_ms / 1000)
+        return JSONResponse({"lag_ms": self.lag_ms})
 
     async def echo(self, request: Request) -> Response:
         body = (await request.body()).decode()

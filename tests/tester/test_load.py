@@ -14,6 +14,7 @@ from shipway.tester import run_tests
 from shipway.tester.load.generator import LoadPlan, run_in_thread
 from shipway.tester.load.histogram import BUCKETS, LatencyHistogram, bucket_bounds, bucket_of
 from shipway.tester.load.wire import ResponseParser, wire_request
+from shipway.tester.results import CaseResult, RunReport
 from tests.examples.notes_process import NotesProcess
 from tests.tester.apps import TestApp
 from tests.tester.conftest import make_target, run
@@ -33,9 +34,11 @@ tests:
         tmp_path,
     )
     assert report.passed, [case.to_dict() for case in report.failures]
-    summary, p95, errors = report.cases
+    summary, p95, errors, compared = report.cases
     assert summary.name == "requests" and p95.name == "p95 <= 500ms"
     assert errors.name == "error_rate <= 1%"
+    assert compared.name == "compared with the previous run"
+    assert compared.status == "skipped"
     assert summary.data["sent"] == 200
     assert summary.data["statuses"] == {"200": 200}
     assert set(summary.data["by_request"]) == {"GET /health", "GET /notes"}
@@ -43,6 +46,70 @@ tests:
     latency = LatencyHistogram.from_dict(kept["latency"])
     assert latency.total == 200
     assert latency.percentile(95) / 1000 == summary.data["latency_ms"]["p95"]
+
+
+BASELINE = """
+tests:
+  load:
+    rate: 40/s
+    duration: 1s
+    requests: ["GET /slow?ms={ms}"]
+    slo: {{error_rate: 1%{limit}}}
+"""
+
+
+def _compared(report: RunReport) -> CaseResult:
+    [case] = [c for c in report.cases if c.name == "compared with the previous run"]
+    return case
+
+
+def test_a_run_is_compared_with_the_last_passing_run_of_the_same_settings(
+    test_app: TestApp, tmp_path: Path
+) -> None:
+    first = run(BASELINE.format(ms=5, limit=""), test_app.url, tmp_path)
+    assert first.passed
+    assert _compared(first).status == "skipped"
+    second = run(BASELINE.format(ms=60, limit=""), test_app.url, tmp_path)
+    # Another path is another load setting: a new baseline, not a regression.
+    assert _compared(second).status == "skipped"
+    third = run(BASELINE.format(ms=60, limit=""), test_app.url, tmp_path)
+    compared = _compared(third)
+    assert compared.status == "passed"
+    assert compared.properties["baseline"] == tmp_path.name
+    change = float(compared.properties["p95_change"])
+    assert -0.5 < change < 0.5, compared.message
+    assert "p95 " in compared.message and "error rate 0.00% (+0.00 pts)" in compared.message
+
+
+def test_a_p95_regression_over_the_limit_fails_and_keeps_the_old_baseline(
+    test_app: TestApp, tmp_path: Path
+) -> None:
+    """The same load settings against an endpoint that got slower between two runs."""
+    spec = """
+tests:
+  load:
+    rate: 40/s
+    duration: 1s
+    requests: [GET /lag]
+    slo: {error_rate: 1%, max_p95_increase: 50%}
+"""
+    kept = tmp_path / "cache" / "load"
+    try:
+        test_app.lag_ms = 5
+        fast = run(spec, test_app.url, tmp_path)
+        assert fast.passed, [c.to_dict() for c in fast.failures]
+        [baseline] = kept.glob("baseline-*.json")
+        recorded = baseline.read_text()
+        test_app.lag_ms = 120
+        slow = run(spec, test_app.url, tmp_path)
+    finally:
+        test_app.lag_ms = 0
+    compared = _compared(slow)
+    assert compared.status == "failed", compared.message
+    assert "more than the 50% allowed" in compared.message
+    assert not slow.passed
+    # A failed comparison never becomes the baseline.
+    assert baseline.read_text() == recorded
 
 
 def test_an_endpoint_that_sleeps_breaks_the_latency_slo(test_app: TestApp, tmp_path: Path) -> None:

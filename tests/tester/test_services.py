@@ -8,7 +8,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from shipway.tester.references import References
 from tests.conftest import need_service
 from tests.tester.apps import TestApp, free_port
 from tests.tester.conftest import run
@@ -87,3 +89,20 @@ def test_a_refused_login_is_reported_without_the_password(
     assert case.status == "failed"
     assert "no_such_role_x" in case.message
     assert "canary-pw-7731" not in case.message + case.details
+
+
+class _Vault:
+    """A SecretSource holding one generated credential, as the provisioner keeps it."""
+
+    def get(self, name: str) -> SecretStr:
+        assert name == "resources/db/password"
+        return SecretStr("s3cr3t-generated")
+
+
+def test_a_resource_output_with_a_credential_reference_is_filled_in_and_redacted() -> None:
+    references = References(
+        secrets=_Vault(),
+        resources={"db": {"url": "postgresql://app:${secret:resources/db/password}@h:5432/d"}},
+    )
+    assert references.text("${resources.db.url}") == "postgresql://app:s3cr3t-generated@h:5432/d"
+    assert references.redactor.redact("password s3cr3t-generated") == "password ***"

@@ -293,6 +293,11 @@ class LoadSlo(ManifestModel):
     p95: Duration | None = Field(None, description="95th percentile latency limit.")
     p99: Duration | None = Field(None, description="99th percentile latency limit.")
     error_rate: Percent | None = Field(None, description="Share of failed requests allowed.")
+    max_p95_increase: Percent | None = Field(
+        None,
+        description="Largest increase of the 95th percentile over the last passing run with "
+        "the same load settings (e.g. `20%`); without it the comparison is reported only.",
+    )
 
 
 class LoadTest(ManifestModel):

@@ -61,7 +61,10 @@ class References:
                 f"${{{name}}} has no value: resource {resource!r} was not provisioned by "
                 f"this deployment (or has no attribute {attribute!r})"
             )
-        return found[attribute]
+        value = found[attribute]
+        # NOTE: a generated credential is an output's `${secret:resources/NAME/KEY}`
+        # reference (`url: postgresql://app:${secret:...}@host/db`): fill it in too.
+        return self.text(value) if isinstance(value, str) else value
 
     def text(self, value: str) -> str:
         """`value` with every reference replaced by its text; `$${` is a literal `${`."""

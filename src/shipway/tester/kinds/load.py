@@ -1,5 +1,6 @@
 """The `load` kind: an open-model load test at a constant rate against the release,
-judged by its SLOs on latency percentiles and error rate. The generator runs on its own
+judged by its SLOs on latency percentiles and error rate, and compared with the last
+passing run of the same settings (`load/baseline.py`). The generator runs on its own
 uvloop event loop in a thread; its histograms and a summary are kept as artifacts, in a
 format that compares run to run."""
 
@@ -13,6 +14,13 @@ from urllib.parse import urlsplit
 from shipway.manifest.testing import IntegrationTestsSpec, LoadTest
 from shipway.tester.api.requests import build_request
 from shipway.tester.kinds.interface import TestKind, TestKindError, TestTarget
+from shipway.tester.load.baseline import (
+    LoadBaseline,
+    baseline_key,
+    comparison_case,
+    read_baseline,
+    write_baseline,
+)
 from shipway.tester.load.generator import LoadPlan, LoadStats, run_in_thread
 from shipway.tester.load.slo import slo_cases
 from shipway.tester.load.wire import WireRequest, wire_request
@@ -47,9 +55,19 @@ class LoadKind(TestKind):
             target.cancel,
         )
         artifacts = _keep(plan, stats, target)
-        yield _summary(plan, stats, artifacts)
-        for case in slo_cases(load.slo, stats, artifacts):
+        summary = _summary(plan, stats, artifacts)
+        yield summary
+        verdicts = slo_cases(load.slo, stats, artifacts)
+        for case in verdicts:
             yield case
+        yield _compared(
+            plan,
+            stats,
+            target,
+            artifacts,
+            load,
+            passed=summary.ok and all(case.ok for case in verdicts),
+        )
 
 
 def _plan(load: LoadTest, target: TestTarget) -> LoadPlan:
@@ -76,6 +94,27 @@ def _plan(load: LoadTest, target: TestTarget) -> LoadPlan:
         connections=load.connections,
         timeout=float(load.timeout),
     )
+
+
+def _compared(
+    plan: LoadPlan,
+    stats: LoadStats,
+    target: TestTarget,
+    artifacts: tuple[str, ...],
+    load: LoadTest,
+    *,
+    passed: bool,
+) -> CaseResult:
+    """The run against the last passing run with the same settings; a passing run that
+    stays within `slo.max_p95_increase` becomes the next baseline."""
+    environment = str(target.references.variables.get("environment", ""))
+    key = baseline_key(environment, _config(plan))
+    previous = read_baseline(target.cache_dir, key)
+    current = LoadBaseline.of(stats, target.artifacts.root.parent.name)
+    case = comparison_case(previous, current, load.slo.max_p95_increase, artifacts)
+    if passed and case.ok:
+        write_baseline(target.cache_dir, key, current)
+    return case
 
 
 def _config(plan: LoadPlan) -> dict[str, object]:
