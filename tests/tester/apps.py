@@ -49,6 +49,7 @@ class TestApp:
                 Route("/health", self.health),
                 Route("/slow", self.slow),
                 Route("/lag", self.lag),
+                Route("/private", self.private),
                 Route("/echo", self.echo, methods=["GET", "POST"]),
                 Route("/eventually/{key}", self.eventually),
                 Route("/broken", self.broken),
@@ -85,6 +86,14 @@ class TestApp:
     async def slow(self, request: Request) -> Response:
         await asyncio.sleep(float(request.query_params.get("ms", "300")) / 1000)
         return JSONResponse({"slept": True})
+
+    #: The bearer token `/private` accepts; anything else gets 401.
+    token = "private-token"
+
+    async def private(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        return JSONResponse({"id": 7})
 
     async def lag(self, request: Request) -> Response:
         await asyncio.sleep(self.lag_ms / 1000)

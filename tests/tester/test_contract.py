@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.examples.notes_process import NotesProcess
 from tests.tester.apps import TestApp
 from tests.tester.conftest import run
@@ -94,3 +96,87 @@ def test_only_reads_are_generated_unless_writes_are_asked_for(
     assert {case.name.split()[0] for case in report.cases} == {"GET"}
     with notes.client() as client:
         assert client.get("/notes", params={"limit": 200}).json() == before
+
+
+PRIVATE_DOC = {
+    "openapi": "3.0.3",
+    "info": {"title": "private", "version": "1"},
+    "paths": {
+        "/private": {
+            "get": {
+                "responses": {
+                    "200": {
+                        "description": "the record",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["id"],
+                                    "properties": {"id": {"type": "integer"}},
+                                }
+                            }
+                        },
+                    }
+                },
+            }
+        }
+    },
+}
+PRIVATE = """\
+tests:
+  contract:
+    openapi: openapi.json
+    max_examples: 3
+    {auth}
+"""
+SECRETS = "config:\n  secrets: {backend: env, settings: {prefix: SHIPWAY_SECRET_}}\n"
+
+
+def test_contract_requests_carry_auth_from_a_secret_and_never_show_it(
+    test_app: TestApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "openapi.json").write_text(json.dumps(PRIVATE_DOC))
+    monkeypatch.setenv("SHIPWAY_SECRET_API_TOKEN", TestApp.token)
+    without = run(PRIVATE.format(auth=""), test_app.url, tmp_path, base_dir=project)
+    [case] = without.cases
+    assert case.status == "failed"
+    assert "Undocumented status code" in case.message
+    authed = run(
+        PRIVATE.format(auth="auth: {bearer: '${secret:api_token}'}"),
+        test_app.url,
+        tmp_path / "second",
+        base_dir=project,
+        config_yaml=SECRETS,
+    )
+    [case] = authed.cases
+    assert case.status == "passed", case.details
+    assert int(case.properties["requests"]) >= 1
+
+
+def test_a_contract_failure_report_masks_the_credentials(
+    test_app: TestApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wrong token gets 401 and schemathesis' report repeats the request as a curl
+    line: a secret in a header of our own is masked there too."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "openapi.json").write_text(json.dumps(PRIVATE_DOC))
+    wrong = "wrong-token-" + "7" * 20
+    monkeypatch.setenv("SHIPWAY_SECRET_API_TOKEN", wrong)
+    report = run(
+        PRIVATE.format(
+            auth="auth: {bearer: '${secret:api_token}'}\n    "
+            "headers: {X-Shipway-Key: '${secret:api_token}'}"
+        ),
+        test_app.url,
+        tmp_path,
+        base_dir=project,
+        config_yaml=SECRETS,
+    )
+    [case] = report.cases
+    assert case.status == "failed"
+    assert "curl" in case.details
+    assert "X-Shipway-Key: " in case.details  # masked by schemathesis or by us
+    assert wrong not in case.details + case.message

@@ -209,6 +209,12 @@ class ContractTests(ManifestModel):
         description="Operations tested, by method. Only reads by default: generated "
         "writes land in the release's real data; add POST, PUT, PATCH, DELETE to opt in.",
     )
+    headers: dict[str, str] = Field(
+        default_factory=dict, description="Headers sent with every request; may use references."
+    )
+    auth: AuthSpec | None = Field(
+        None, description="Authentication of every request: `bearer` or `basic`."
+    )
 
 
 class FillAction(ManifestModel):

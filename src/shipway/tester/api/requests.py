@@ -49,7 +49,8 @@ def _query_text(value: Any) -> str:
     return str(value)
 
 
-def _auth_header(auth: AuthSpec, refs: References) -> str:
+def auth_header(auth: AuthSpec, refs: References) -> str:
+    """The `Authorization` value of `auth`; the credentials join the redactor."""
     if auth.bearer is not None:
         return "Bearer " + refs.text(auth.bearer)
     assert auth.basic is not None  # the model requires one of them
@@ -75,7 +76,7 @@ def build_request(spec: RequestSpec, refs: References, base_url: str | None) -> 
     headers = {name: refs.text(value) for name, value in spec.headers.items()}
     lowered = {name.lower() for name in headers}
     if spec.auth is not None:
-        headers["Authorization"] = _auth_header(spec.auth, refs)
+        headers["Authorization"] = auth_header(spec.auth, refs)
     content: bytes | None = None
     content_type: str | None = None
     if spec.json_ is not None:

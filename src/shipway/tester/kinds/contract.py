@@ -2,7 +2,8 @@
 with schemathesis used as a library. For each operation a bounded number of generated
 requests (`max_examples`) must get documented status codes, responses that match their
 schemas and content types, and never a 5xx. Only operations of `methods` run (reads by
-default: generated writes would land in the release's real data).
+default: generated writes would land in the release's real data). `headers` and `auth`
+go with every request; credentials are masked in every message and report.
 
 NOTE: generation is derandomized: the same document and service give the same requests
 on every run, so a deployment gate is not flaky. Failing examples are not shrunk (the
@@ -14,12 +15,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from shipway.manifest.testing import IntegrationTestsSpec
+from shipway.manifest.testing import ContractTests, IntegrationTestsSpec
+from shipway.tester.api.requests import auth_header
 from shipway.tester.kinds.interface import TestKind, TestKindError, TestTarget
 from shipway.tester.kinds.threads import Emit, cases_from_thread
+from shipway.tester.references import UnresolvedReferenceError
 from shipway.tester.results import CaseResult
 
 #: One request of a contract test may take this long.
@@ -54,9 +58,21 @@ class ContractKind(TestKind):
         base_url = target.require_url(self.name)
         examples = spec.contract.max_examples
         methods = frozenset(spec.contract.methods)
+        try:
+            headers = _headers(spec.contract, target)
+        except UnresolvedReferenceError as exc:
+            raise TestKindError(f"contract headers: {exc}") from exc
         return cases_from_thread(
-            lambda emit: _run(document, base_url, examples, methods, target, emit)
+            lambda emit: _run(document, base_url, examples, methods, headers, target, emit)
         )
+
+
+def _headers(contract: ContractTests, target: TestTarget) -> dict[str, str]:
+    refs = target.references
+    headers = {name: refs.text(value) for name, value in contract.headers.items()}
+    if contract.auth is not None:
+        headers["Authorization"] = auth_header(contract.auth, refs)
+    return headers
 
 
 def _run(
@@ -64,6 +80,7 @@ def _run(
     base_url: str,
     examples: int,
     methods: frozenset[str],
+    headers: dict[str, str],
     target: TestTarget,
     emit: Emit,
 ) -> None:
@@ -92,7 +109,15 @@ def _run(
             operation = unwrap()
             if str(operation.method).upper() not in methods:
                 continue
-            emit(_operation(operation, base_url, examples, selected, session, target))
+            case = _operation(operation, base_url, examples, selected, session, headers, target)
+            redactor = target.references.redactor
+            emit(
+                replace(
+                    case,
+                    message=redactor.redact(case.message),
+                    details=redactor.redact(case.details),
+                )
+            )
 
 
 def _operation(
@@ -101,6 +126,7 @@ def _operation(
     examples: int,
     selected: list[Any],
     session: Any,
+    headers: dict[str, str],
     target: TestTarget,
 ) -> CaseResult:
     import requests
@@ -126,7 +152,11 @@ def _operation(
             raise _Cancelled
         sent[0] += 1
         case.call_and_validate(
-            base_url=base_url, session=session, checks=selected, timeout=REQUEST_TIMEOUT
+            base_url=base_url,
+            session=session,
+            headers=headers or None,
+            checks=selected,
+            timeout=REQUEST_TIMEOUT,
         )
 
     label = str(operation.label)
