@@ -18,7 +18,7 @@ from pathlib import Path
 
 from shipway.errors import StageError
 from shipway.runtime.proxy import Backend, ProxyError, SwitchingProxy
-from shipway.runtime.release import ServiceRelease, process_name
+from shipway.runtime.release import PORT_REFERENCE, ServiceRelease, process_name
 from shipway.runtime.supervisor import ProcessStatus, Supervisor, SupervisorError
 from shipway.store import Store
 from shipway.store.records import ServiceProcessRecord, utc_now
@@ -265,7 +265,7 @@ class ServiceHost:
 
 
 def _uses_port(service: ServiceRelease) -> bool:
-    return "${port}" in service.run or any("${port}" in v for v in service.env.values())
+    return PORT_REFERENCE in service.run or any(PORT_REFERENCE in v for v in service.env.values())
 
 
 def free_port() -> int:

@@ -19,7 +19,7 @@ from shipway.errors import StageError
 from shipway.orchestrator.stages.interface import StageContext
 from shipway.runtime.health import ProbeResult
 from shipway.runtime.host import ServiceHost
-from shipway.runtime.release import ServiceRelease, process_name
+from shipway.runtime.release import ServiceRelease
 from shipway.runtime.target import Target
 from shipway.store import Store
 from shipway.store.records import ReleaseRecord
@@ -239,4 +239,4 @@ def _tail(service: ServiceRelease) -> str:
     return " | ".join(lines)[-600:] if lines else "(no output)"
 
 
-__all__ = ["LocalTarget", "process_name"]
+__all__ = ["LocalTarget"]
