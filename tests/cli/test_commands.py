@@ -14,6 +14,7 @@ from shipway.manifest import load_manifest, manifest_json_schema
 
 BUILT = [
     "init",
+    "provision",
     "schema",
     "plan",
     "deploy",
@@ -34,7 +35,6 @@ BUILT = [
     "secrets",
 ]
 NOT_BUILT_YET = [
-    "provision",
     "logs",
     "alerts",
     "metrics",

@@ -95,3 +95,32 @@ def test_gate_stops_the_deployment_and_an_ignore_lets_it_through(
     assert not any(e["type"] == "STAGE_FAILED" and e["stage"] == "scan" for e in events)
     later = [e for e in events[types.index("SECURITY_SCANNED") :] if e.get("stage") == "release"]
     assert later, "the release stage never started after the scan"
+
+
+def test_a_baseline_lets_known_findings_through_and_reports_go_to_artifacts(
+    project: DeployedProject, small_db: Path
+) -> None:
+    secret = next(k for k in KINDS if k.name == "stripe-secret-key").make(random.Random(6))
+    project.edit(lambda text: text + SECURITY.format(db=small_db))
+    (project.root / "app" / "notes" / "billing.py").write_text(f'STRIPE_KEY = "{secret}"\n')
+    written = project.run("scan", "--baseline", "write", "-e", "dev")
+    assert written.returncode == 0, written.stderr
+    assert (project.root / ".shipway-baseline.json").exists()
+    project.edit(lambda text: text + "  baseline: .shipway-baseline.json\n")
+    plan = project.json("plan", "-e", "dev")
+    scan = next(s for s in plan["stages"] if s["stage"] == "scan")
+    assert "findings in the baseline .shipway-baseline.json do not block" in scan["actions"]
+
+    done = project.deploy()
+    (report,) = (project.root / ".shipway" / "artifacts").glob("*/scan.json")
+    events = _events(project, report.parent.name)
+    scanned = [e for e in events if e["type"] == "SECURITY_SCANNED"]
+    assert scanned, done.stdout + done.stderr
+    assert scanned[0]["data"]["outputs"]["baselined"] >= 1
+    assert scanned[0]["data"]["outputs"]["blocking"] == []
+    data = json.loads(report.read_text())
+    assert "secret.stripe-secret-key" in {f["rule"] for f in data["baselined"]}
+    page = (report.parent / "scan.html").read_text()
+    assert "<!DOCTYPE html>" in page and "In the baseline" in page
+    for path in report.parent.iterdir():
+        assert secret not in path.read_text()

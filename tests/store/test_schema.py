@@ -27,6 +27,7 @@ TABLES = {
     "executors",
     "config_versions",
     "config_history",
+    "resources",
 }
 
 

@@ -18,6 +18,7 @@ from shipway.cli import deployments, project, releases, scan, validate
 from shipway.cli.agent import agent_app, worker
 from shipway.cli.config import register as register_config
 from shipway.cli.output import err_console, one_line
+from shipway.cli.provision import register as register_provision
 from shipway.cli.secrets import register as register_secrets
 from shipway.cli.test import register as register_test
 from shipway.errors import BlockedError, InputError, ShipwayError
@@ -55,6 +56,7 @@ validate.register(app)
 register_config(app)
 register_secrets(app)
 register_test(app)
+register_provision(app)
 app.add_typer(agent_app, name="agent")
 app.command()(worker)
 

@@ -78,12 +78,15 @@ def render(
     """Print ENV's merged configuration as the next deployment would apply it."""
     manager, ws = _manager(file, env, state)
     overrides: dict[str, Any] = {}
+    resources: dict[str, dict[str, Any]] | None = None
     store = _open_store(ws, create=False)
     if store is not None:
         with store:
             current = store.config.current(manager.project, env)
             overrides = dict(current.overrides) if current else {}
-    resolution = manager.resolve(sets=set_ or [], overrides=overrides)
+            # `${resources.NAME.ATTR}` from the recorded outputs, once there are any.
+            resources = store.resources.outputs(manager.project, env) or None
+    resolution = manager.resolve(sets=set_ or [], overrides=overrides, resources=resources)
     if explain is not None:
         explanations = resolution.explain(explain)
         if output is OutputFormat.json:

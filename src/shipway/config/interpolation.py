@@ -294,7 +294,14 @@ class _Resolver:
             raise self._error(
                 path, f"${{{name}}}: resource {parts[1]!r} has no {parts[2]!r} (it has: {known})"
             )
-        return resource[parts[2]]
+        value = resource[parts[2]]
+        secrets = _secret_references(value)
+        if secrets:
+            # NOTE: a generated credential is an output as `${secret:resources/NAME/KEY}`
+            # (provisioner/context.py): it stays a secret reference, like `${secret:NAME}`.
+            self.templated = True
+            return Template(str(value), secrets=secrets)
+        return value
 
     def _variable(self, path: Path, name: str) -> Any:
         values: dict[str, Any] = {
@@ -316,3 +323,13 @@ class _Resolver:
         if through:
             reason += " (reached through " + " -> ".join(dotted(p) for p in through) + ")"
         return self.stack.origin(path).error(f"{dotted(path)}: {reason}")
+
+
+def _secret_references(value: Any) -> tuple[str, ...]:
+    """The `${secret:NAME}` names in a resource output (empty for other values)."""
+    if not isinstance(value, str):
+        return ()
+    names = [
+        m.group(1) for m in REFERENCE.finditer(value) if (m.group(1) or "").startswith("secret:")
+    ]
+    return tuple(dict.fromkeys(name[len("secret:") :] for name in names))

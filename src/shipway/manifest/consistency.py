@@ -13,6 +13,7 @@ from pydantic import Field, model_validator
 from shipway.manifest.fields import ManifestModel, ModelProblem, Name, did_you_mean
 from shipway.manifest.models import EnvironmentSpec
 from shipway.manifest.monitoring import MonitoringSpec
+from shipway.manifest.references import resource_references
 from shipway.manifest.requirements import RequirementsSpec
 from shipway.manifest.sections import ConfigSpec, ResourceSpec, SecuritySpec
 from shipway.manifest.services import ServiceSpec
@@ -55,39 +56,62 @@ def _check_hosts(env: EnvironmentSpec) -> None:
 
 
 def _check_dependencies(resources: dict[str, ResourceSpec]) -> None:
+    """Edges come from `depends_on` and from every `${resources.NAME.ATTR}` in a resource's
+    attributes; each edge keeps where it is written, so an error points at it."""
     names = list(resources)
+    edges: dict[str, list[tuple[str, tuple[str | int, ...]]]] = {}
     for name, resource in resources.items():
+        out = edges.setdefault(name, [])
         for index, dependency in enumerate(resource.depends_on):
             if dependency not in resources:
                 raise ModelProblem(
                     f"unknown resource {dependency!r}{did_you_mean(dependency, names)}",
                     ("resources", name, "depends_on", index),
                 )
-    cycle = _find_cycle(resources)
+            out.append((dependency, ("resources", name, "depends_on")))
+        for where, reference in resource_references(resource.attributes):
+            target, dot, attribute = reference.partition(".")
+            at = ("resources", name, *where)
+            if not (target and dot and attribute) or "." in attribute:
+                raise ModelProblem(
+                    f"invalid reference ${{resources.{reference}}}: write "
+                    "${resources.NAME.ATTRIBUTE}",
+                    at,
+                )
+            if target not in resources:
+                raise ModelProblem(
+                    f"unknown resource {target!r} in ${{resources.{reference}}}"
+                    f"{did_you_mean(target, names)}",
+                    at,
+                )
+            out.append((target, at))
+    cycle = _find_cycle(edges)
     if cycle is not None:
+        where = next(at for target, at in edges[cycle[0]] if target == cycle[1])
         raise ModelProblem(
-            "resources depend on each other in a cycle: " + " -> ".join(cycle),
-            ("resources", cycle[0], "depends_on"),
+            "resources depend on each other in a cycle: " + " -> ".join(cycle), where
         )
 
 
-def _find_cycle(resources: dict[str, ResourceSpec]) -> list[str] | None:
+def _find_cycle(edges: dict[str, list[tuple[str, tuple[str | int, ...]]]]) -> list[str] | None:
     # Iterative depth-first search: a long dependency chain must not hit the stack limit.
     done: set[str] = set()
-    for start in resources:
+    for start in edges:
         if start in done:
             continue
-        path = [start]
-        pending = [iter(resources[start].depends_on)]
+        path, on_path = [start], {start}
+        pending = [iter([t for t, _ in edges[start]])]
         while pending:
             for dependency in pending[-1]:
-                if dependency in path:
+                if dependency in on_path:
                     return [*path[path.index(dependency) :], dependency]
                 if dependency not in done:
                     path.append(dependency)
-                    pending.append(iter(resources[dependency].depends_on))
+                    on_path.add(dependency)
+                    pending.append(iter([t for t, _ in edges[dependency]]))
                     break
             else:
+                on_path.discard(path[-1])
                 done.add(path.pop())
                 pending.pop()
     return None

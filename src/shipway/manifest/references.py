@@ -55,3 +55,24 @@ def find_reference_problem(text: str) -> ReferenceProblem | None:
 def has_reference(text: str) -> bool:
     """True when `text` contains a reference, so its final value is only known later."""
     return "${" in text
+
+
+_RESOURCE_REFERENCE = re.compile(r"\$\$\{|\$\{resources\.([^}]*)\}")
+
+
+def resource_references(
+    value: object, path: tuple[str | int, ...] = ()
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """`(key path, "NAME.ATTR")` for every `${resources.NAME.ATTR}` in the strings nested in
+    `value` (mappings and lists are walked; `$${` escapes are skipped)."""
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    stack: list[tuple[tuple[str | int, ...], object]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            found += [(where, m.group(1)) for m in _RESOURCE_REFERENCE.finditer(item) if m.group(1)]
+        elif isinstance(item, dict):
+            stack += [((*where, str(k)), v) for k, v in reversed(list(item.items()))]
+        elif isinstance(item, list):
+            stack += [((*where, i), v) for i, v in reversed(list(enumerate(item)))]
+    return found

@@ -187,7 +187,7 @@ class SecuritySpec(ManifestModel):
     scanners: list[Name] = Field(
         default_factory=lambda: ["dependencies", "secrets", "misconfiguration", "code"],
         description="Scanners to run: `dependencies`, `secrets`, `misconfiguration`, `code`, "
-        "or a plugin's name.",
+        "`runtime`, or a plugin's name.",
     )
     compliance: list[Name] = Field(
         default_factory=list, description="Frameworks to map findings to, e.g. `soc2`, `gdpr`."
@@ -196,6 +196,11 @@ class SecuritySpec(ManifestModel):
         "osv", min_length=1, description="`osv` (the online API) or a path to an OSV export."
     )
     ignore: list[IgnoreRule] = Field(default_factory=list, description="Accepted findings.")
+    baseline: ProjectPath | None = Field(
+        None,
+        description="A baseline file (`shipway scan --baseline write`): the findings it "
+        "lists are set aside and only new ones can block.",
+    )
 
 
 def _check_secret_reference(value: str) -> str:

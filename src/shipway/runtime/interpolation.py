@@ -1,10 +1,10 @@
 """Filling in the `${...}` references of a service's command and environment.
 
 The runtime knows the values that belong to a release (`port`, `release`, `project`,
-`environment`, `data_dir`) and the environment's `variables`. Other namespaces
-(`config.`, `secret:`, `resources.`) belong to the components that own them; until one is
-installed, a reference to it fails the release with a clear message instead of starting a
-process with a literal `${...}` in its settings.
+`environment`, `data_dir`) and the environment's `variables`; `resources.NAME.ATTR` come
+from the environment's recorded resource outputs. Other namespaces (`config.`, `secret:`)
+belong to the components that own them; a reference nobody resolves fails the release with
+a clear message instead of starting a process with a literal `${...}` in its settings.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ _REFERENCE = re.compile(r"\$\$\{|\$\{([^}]*)\}")
 _OWNERS = {
     "config.": "configuration",
     "secret:": "secrets",
-    "resources.": "provisioned resources",
     "env:": "configuration",
 }
 
@@ -32,6 +31,12 @@ def render(text: str, values: Mapping[str, str], where: str) -> str:
             return "${"
         if name in values:
             return values[name]
+        if name.startswith("resources."):
+            provisioned = sorted({k.split(".")[1] for k in values if k.startswith("resources.")})
+            raise StageError(
+                f"{where}: ${{{name}}} is not an output of a provisioned resource "
+                f"(provisioned: {', '.join(provisioned) or 'none'}; run shipway provision apply)"
+            )
         for prefix, owner in _OWNERS.items():
             if name.startswith(prefix):
                 raise StageError(

@@ -26,6 +26,7 @@ from shipway.manifest.services import ServiceSpec
 from shipway.orchestrator.names import ROLLBACK_RELEASE
 from shipway.orchestrator.stages import Stage, StageContext, StageOutcome, registry
 from shipway.orchestrator.stages.interface import StageCancelledError
+from shipway.provisioner.outputs import resource_values
 from shipway.runtime.artifacts import ArtifactError, copy_artifact, remove_artifact
 from shipway.runtime.host import ServiceHost, current_host
 from shipway.runtime.interpolation import render
@@ -176,6 +177,10 @@ def _service_release(ctx: StageContext, name: str, spec: ServiceSpec, cwd: Path)
     # `config.KEY` from the version the configure stage applied; `secret:NAME` stays a
     # reference, read when the process starts.
     values.update(resolve_for_release(ctx, current_host().store))
+    # `resources.NAME.ATTR` from the environment's recorded resource outputs; credentials
+    # in them are `${secret:...}` references, revealed when the process starts.
+    outputs = current_host().store.resources.outputs(ctx.loaded.manifest.project, env.name)
+    values.update(resource_values(outputs))
     values.update(
         {
             "port": PORT_REFERENCE,

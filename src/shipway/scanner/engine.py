@@ -1,5 +1,5 @@
 """Running scanners: concurrently, one thread each, into one `ScanReport` with compliance
-controls added, ignores applied and the gate decided."""
+controls added, ignores and the baseline applied and the gate decided."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from shipway.errors import InputError
+from shipway.scanner.baseline import Baseline
 from shipway.scanner.compliance import controls, controls_for
 from shipway.scanner.findings import Finding, Rule, Severity
 from shipway.scanner.policy import Suppressed, apply_ignores, blocking
@@ -42,6 +43,10 @@ class ScanReport:
     suppressed: tuple[Suppressed, ...]
     rules: Mapping[str, Rule]
     runs: tuple[ScannerRun, ...]
+    #: Findings the baseline already knew: listed apart, outside the gate.
+    baselined: tuple[Finding, ...] = ()
+    #: The baseline file used, if any.
+    baseline: str | None = None
 
     @property
     def blocking(self) -> list[Finding]:
@@ -71,6 +76,7 @@ def run_scan(
     *,
     today: datetime.date | None = None,
     scanners: Sequence[Scanner] | None = None,
+    baseline: Baseline | None = None,
 ) -> ScanReport:
     """Run the scanners named in `settings` (or the given instances) over `target`."""
     if not target.root.is_dir():
@@ -102,7 +108,12 @@ def run_scan(
     active, suppressed = apply_ignores(
         findings, settings.ignores, today or datetime.datetime.now(datetime.UTC).date()
     )
+    known: list[Finding] = []
+    if baseline is not None:
+        known = [f for f in active if f in baseline]
+        active = [f for f in active if f not in baseline]
     active.sort(key=sort_key)
+    known.sort(key=sort_key)
     suppressed.sort(key=lambda s: sort_key(s.finding))
     return ScanReport(
         root=target.root,
@@ -111,6 +122,8 @@ def run_scan(
         suppressed=tuple(suppressed),
         rules=MappingProxyType(rules),
         runs=tuple(sorted(runs, key=lambda r: r.name)),
+        baselined=tuple(known),
+        baseline=baseline.path if baseline is not None else None,
     )
 
 

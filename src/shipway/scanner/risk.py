@@ -1,12 +1,14 @@
 """Risk: a 0-10 score for each finding, from its CVSS base score (dependencies) or its
 rule's severity, adjusted by where it is: production, services listening on every
-interface, a secret that git history keeps. The reasons are listed with the score."""
+interface (for vulnerable dependencies and runtime findings), a secret that git history
+keeps. The reasons are listed with the score."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from shipway.manifest import ResolvedEnvironment
 from shipway.scanner.findings import Finding, Severity
@@ -51,10 +53,22 @@ def assess(finding: Finding, context: RiskContext) -> tuple[float, tuple[str, ..
         ports = ", ".join(map(str, context.exposed_ports))
         score += 0.5
         reasons.append(f"services listen on every interface, port {ports} (+0.5)")
+    if finding.scanner == "runtime" and _port(finding.properties.get("url", "")) in (
+        context.exposed_ports
+    ):
+        score += 0.5
+        reasons.append("the service listens on every interface (+0.5)")
     if finding.scanner == "secrets" and "git_commit" in finding.properties:
         score += 0.5
         reasons.append("kept in git history: only rotation removes it (+0.5)")
     return round(min(score, 10.0), 1), tuple(reasons)
+
+
+def _port(url: str) -> int | None:
+    try:
+        return urlsplit(url).port
+    except ValueError:
+        return None
 
 
 def scored(findings: Iterable[Finding], context: RiskContext) -> list[Finding]:

@@ -28,6 +28,8 @@ class ScanSettings:
     vulnerability_db: str = ONLINE
     #: Where `vulnerability_db` was written (`file:line:col`), for error messages.
     vulnerability_db_origin: str = field(default="", compare=False)
+    #: An absolute path to the baseline file (`security.baseline`), or None.
+    baseline: str | None = None
 
     @classmethod
     def from_spec(cls, spec: SecuritySpec, base_dir: Path, origin: str = "") -> ScanSettings:
@@ -38,6 +40,7 @@ class ScanSettings:
             compliance=tuple(spec.compliance),
             vulnerability_db=resolve_database(spec.vulnerability_db, base_dir, origin),
             vulnerability_db_origin=origin,
+            baseline=str((base_dir / spec.baseline).resolve()) if spec.baseline else None,
         )
 
     @classmethod

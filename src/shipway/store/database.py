@@ -19,6 +19,7 @@ from shipway.store.executors import ExecutorRepository
 from shipway.store.leases import LeaseRepository
 from shipway.store.processes import ServiceProcessRepository
 from shipway.store.releases import ReleaseRepository
+from shipway.store.resources import ResourceRepository
 from shipway.store.stage_runs import StageRunRepository
 
 
@@ -38,6 +39,7 @@ class Store:
         self.releases = ReleaseRepository(db)
         self.processes = ServiceProcessRepository(db)
         self.config = ConfigVersionRepository(db)
+        self.resources = ResourceRepository(db)
 
     @classmethod
     def open(cls, url: str, *, migrate: bool = True) -> Store:

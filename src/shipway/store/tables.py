@@ -230,3 +230,25 @@ config_history = sa.Table(
     sa.Index("ix_config_history_deployment", "deployment_id"),
     sqlite_autoincrement=True,
 )
+
+
+# Provisioned resources: what each environment's resources were last applied with and
+# what they expose. Attributes hold `${secret:...}` references, never secret values.
+resources = sa.Table(
+    "resources",
+    metadata,
+    sa.Column("project", sa.String(200), primary_key=True),
+    sa.Column("environment", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("type", sa.String(100), nullable=False),
+    sa.Column("resource_id", sa.Text, nullable=False),
+    sa.Column("attributes", Json, nullable=False),
+    sa.Column("outputs", Json, nullable=False),
+    sa.Column("dependencies", Json, nullable=False),
+    sa.Column("prevent_destroy", sa.Boolean, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("updated_by", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("serial", sa.Integer, nullable=False),
+)

@@ -25,6 +25,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "shipway.config.stage",
     "shipway.tester.stage",
     "shipway.scanner.stage",
+    "shipway.provisioner.stage",
 )
 
 

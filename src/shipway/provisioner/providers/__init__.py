@@ -14,7 +14,18 @@ from shipway.errors import InputError
 from shipway.provisioner.providers.interface import Provider
 
 #: type -> "module:Class" of shipway's own providers.
-BUILTIN: dict[str, str] = {}
+BUILTIN: dict[str, str] = {
+    "local.directory": "shipway.provisioner.providers.local:LocalDirectoryProvider",
+    "local.sqlite": "shipway.provisioner.providers.local:LocalSqliteProvider",
+    "aws.s3_bucket": "shipway.provisioner.providers.aws_s3:S3BucketProvider",
+    "aws.security_group": "shipway.provisioner.providers.aws_ec2:SecurityGroupProvider",
+    "aws.secret": "shipway.provisioner.providers.aws_secrets:SecretProvider",
+    "azure.blob_container": "shipway.provisioner.providers.azure:BlobContainerProvider",
+    "gcp.storage_bucket": "shipway.provisioner.providers.gcp:StorageBucketProvider",
+    "postgres.database": "shipway.provisioner.providers.postgres:PostgresDatabaseProvider",
+    "postgres.role": "shipway.provisioner.providers.postgres_role:PostgresRoleProvider",
+    "redis.acl_user": "shipway.provisioner.providers.redis:RedisAclUserProvider",
+}
 
 _registered: dict[str, type[Provider]] = {}
 _lock = threading.Lock()

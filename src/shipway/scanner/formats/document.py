@@ -68,4 +68,6 @@ def report_document(report: ScanReport) -> dict[str, Any]:
             }
             for s in report.suppressed
         ],
+        "baseline": report.baseline,
+        "baselined": [finding_data(f) for f in report.baselined],
     }

@@ -1,4 +1,5 @@
-"""Default credentials: well-known passwords in service settings or resource attributes."""
+"""Default credentials: well-known passwords in service settings, resource attributes,
+the merged configuration and provisioned resources (`postgres:postgres@`, `admin/admin`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from shipway.scanner.findings import Finding, Rule, Severity
-from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule
+from shipway.scanner.misconfig.interface import (
+    ConfigView,
+    ManifestView,
+    MisconfigRule,
+    ResourceView,
+    scalars,
+)
 from shipway.scanner.misconfig.values import is_reference
 
 DEFAULT_PASSWORDS = frozenset(
@@ -56,3 +63,13 @@ class DefaultCredentials(MisconfigRule):
                 if default_password(key, value) is not None:
                     detail = f"resource {name!r} sets {key} to a default password"
                     yield self.finding(view, f"{name}.{key}", ("resources", name, key), detail)
+
+    def check_config(self, view: ConfigView) -> Iterator[Finding]:
+        for key, name, value in view.leaves():
+            if default_password(name, value) is not None:
+                yield self.config_finding(view, key, f"{key} holds a default password")
+
+    def check_resource(self, view: ResourceView) -> Iterator[Finding]:
+        for key, name, value in scalars(view.configuration):
+            if default_password(name, value) is not None:
+                yield self.resource_finding(view, f"sets {key} to a default password", key)

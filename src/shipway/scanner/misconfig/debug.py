@@ -6,12 +6,15 @@ import re
 from collections.abc import Iterator
 
 from shipway.scanner.findings import Finding, Rule, Severity
-from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule
+from shipway.scanner.misconfig.interface import ConfigView, ManifestView, MisconfigRule
 
 _DEBUG_FLAG = re.compile(r"^(?:[A-Z0-9]+_)?DEBUG$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 # Variables whose value names a development mode.
 _DEV_MODE = {"FLASK_ENV": "development", "NODE_ENV": "development", "APP_ENV": "development"}
+# Configuration keys: `debug`, `app_debug`, `debugMode`; and keys naming the mode.
+_DEBUG_KEY = re.compile(r"^(?:[a-z0-9]+_)?debug(?:_?mode)?$", re.IGNORECASE)
+_MODE_KEYS = frozenset({"env", "environment", "mode", "app_env", "flask_env", "node_env"})
 
 
 class DebugInProduction(MisconfigRule):
@@ -36,3 +39,13 @@ class DebugInProduction(MisconfigRule):
                     detail = f"service {name!r} sets {variable}={value}"
                     keys = ("services", name, "env", variable)
                     yield self.finding(view, f"{name}.{variable}", keys, detail)
+
+    def check_config(self, view: ConfigView) -> Iterator[Finding]:
+        if not view.production:
+            return
+        for key, name, value in view.leaves():
+            text = str(value).strip().lower()
+            flag = _DEBUG_KEY.match(name) and (value is True or text in _TRUE)
+            mode = name.lower() in _MODE_KEYS and text == "development"
+            if flag or mode:
+                yield self.config_finding(view, key, f"configuration sets {key}: {value}")

@@ -1,12 +1,24 @@
-"""Unencrypted storage: buckets, databases and volumes with encryption turned off."""
+"""Unencrypted storage: buckets, databases and volumes with encryption turned off, as the
+manifest declares them or as they were provisioned."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from shipway.scanner.findings import Finding, Rule, Severity
-from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule
+from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule, ResourceView
 from shipway.scanner.misconfig.values import is_false, is_storage
+
+_KEYS = ("encryption", "encrypted", "storage_encrypted", "encrypt")
+
+
+def encryption_off(attributes: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The `(key, value)` that turns encryption at rest off, if any."""
+    for key in _KEYS:
+        if key in attributes and is_false(attributes[key]):
+            return key, attributes[key]
+    return None
 
 
 class UnencryptedStorage(MisconfigRule):
@@ -21,11 +33,14 @@ class UnencryptedStorage(MisconfigRule):
 
     def check(self, view: ManifestView) -> Iterator[Finding]:
         for name, resource in view.environment.resources.items():
-            if not is_storage(resource.type):
-                continue
-            for key in ("encryption", "encrypted", "storage_encrypted", "encrypt"):
-                if key in resource.attributes and is_false(resource.attributes[key]):
-                    value = resource.attributes[key]
-                    detail = f"resource {name!r} ({resource.type}) has {key}: {value}"
-                    yield self.finding(view, name, ("resources", name, key), detail)
-                    break
+            found = encryption_off(resource.attributes) if is_storage(resource.type) else None
+            if found is not None:
+                key, value = found
+                detail = f"resource {name!r} ({resource.type}) has {key}: {value}"
+                yield self.finding(view, name, ("resources", name, key), detail)
+
+    def check_resource(self, view: ResourceView) -> Iterator[Finding]:
+        found = encryption_off(view.configuration) if is_storage(view.type) else None
+        if found is not None:
+            key, value = found
+            yield self.resource_finding(view, f"was provisioned with {key}: {value}")

@@ -1,4 +1,6 @@
-"""Administration ports open to the internet: SSH, RDP, databases, caches, Docker."""
+"""Administration ports open to the internet: SSH, RDP, databases, caches, Docker; in the
+manifest (services bound to every interface, resource ingress lists) and in provisioned
+security groups. Entries open on every port are the `open_world` rule's."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from shipway.scanner.findings import Finding, Rule, Severity
-from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule
+from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule, ResourceView
 
 ADMIN_PORTS = {
     22: "SSH",
@@ -33,10 +35,33 @@ _RULE_LISTS = ("ingress", "ingress_rules", "inbound", "inbound_rules", "firewall
 
 def _sources(entry: Mapping[str, Any]) -> set[str]:
     out: set[str] = set()
-    for key in ("cidr", "cidr_blocks", "cidrs", "source", "sources", "from", "ipv6_cidr_blocks"):
+    keys = ("cidr", "cidr_blocks", "cidrs", "source", "sources", "from", "ipv6_cidr_blocks")
+    for key in (*keys, "ipv6_cidrs"):
         value = entry.get(key)
         out.update(str(v) for v in (value if isinstance(value, list) else [value]) if v)
     return out
+
+
+def from_anywhere(entry: Mapping[str, Any]) -> bool:
+    """Whether an ingress entry admits every IPv4 or IPv6 address."""
+    return bool(_sources(entry) & _ANYWHERE)
+
+
+def all_ports(entry: Mapping[str, Any]) -> bool:
+    """Whether an ingress entry opens every port: protocol `-1`/`all`, or 0/1-65535."""
+    if str(entry.get("protocol", "")).lower() in ("-1", "all", "any"):
+        return True
+    first, last = entry.get("from_port"), entry.get("to_port")
+    return isinstance(first, int) and isinstance(last, int) and first <= 1 and last >= 65535
+
+
+def ingress_entries(attributes: Mapping[str, Any]) -> Iterator[tuple[str, int, Mapping[str, Any]]]:
+    """`(list key, index, entry)` of every ingress entry a resource declares."""
+    for key in _RULE_LISTS:
+        entries = attributes.get(key)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, dict):
+                yield key, index, entry
 
 
 def _ports(entry: Mapping[str, Any]) -> set[int]:
@@ -74,13 +99,19 @@ class OpenAdminPort(MisconfigRule):
                 detail = f"service {name!r} listens on {service.bind}:{service.port} ({label})"
                 yield self.finding(view, name, ("services", name, "bind"), detail)
         for name, resource in view.environment.resources.items():
-            for key in _RULE_LISTS:
-                entries = resource.attributes.get(key)
-                for index, entry in enumerate(entries if isinstance(entries, list) else []):
-                    if not isinstance(entry, dict) or not _sources(entry) & _ANYWHERE:
-                        continue
-                    for port in sorted(_ports(entry)):
-                        label = f"{ADMIN_PORTS[port]} ({port})"
-                        detail = f"resource {name!r} allows {label} from anywhere"
-                        keys = ("resources", name, key, index)
-                        yield self.finding(view, f"{name}.{port}", keys, detail)
+            for key, index, entry in ingress_entries(resource.attributes):
+                if not from_anywhere(entry) or all_ports(entry):
+                    continue
+                for port in sorted(_ports(entry)):
+                    label = f"{ADMIN_PORTS[port]} ({port})"
+                    detail = f"resource {name!r} allows {label} from anywhere"
+                    keys = ("resources", name, key, index)
+                    yield self.finding(view, f"{name}.{port}", keys, detail)
+
+    def check_resource(self, view: ResourceView) -> Iterator[Finding]:
+        for _, _, entry in ingress_entries(view.configuration):
+            if not from_anywhere(entry) or all_ports(entry):
+                continue
+            for port in sorted(_ports(entry)):
+                label = f"{ADMIN_PORTS[port]} ({port})"
+                yield self.resource_finding(view, f"allows {label} from anywhere", str(port))

@@ -1,14 +1,38 @@
-"""Public buckets: object storage anyone on the internet can list or read."""
+"""Public buckets: object storage anyone on the internet can list or read, as the manifest
+declares it or as it was provisioned (`aws.s3_bucket` `public`, `azure.blob_container`
+`public_access: blob|container`, public ACLs)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from shipway.scanner.findings import Finding, Rule, Severity
-from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule
+from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule, ResourceView
 from shipway.scanner.misconfig.values import is_bucket, is_false, is_true
 
 _PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
+_PRIVATE_ACCESS = frozenset({"private", "none", "off", "false"})
+
+
+def public_setting(attributes: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """The `(key, value)` that makes a bucket public, if any."""
+    for key in ("public", "public_access", "acl", "block_public_access"):
+        value = attributes.get(key)
+        public = (
+            (key == "public" and is_true(value))
+            or (
+                key == "public_access"
+                and value is not None
+                and value is not False
+                and str(value).lower() not in _PRIVATE_ACCESS
+            )
+            or (key == "acl" and str(value).lower() in _PUBLIC_ACLS)
+            or (key == "block_public_access" and is_false(value))
+        )
+        if public:
+            return key, value
+    return None
 
 
 class PublicBucket(MisconfigRule):
@@ -25,16 +49,16 @@ class PublicBucket(MisconfigRule):
         for name, resource in view.environment.resources.items():
             if not is_bucket(resource.type):
                 continue
-            attributes = resource.attributes
-            for key in ("public", "public_access", "acl", "block_public_access"):
-                value = attributes.get(key)
-                public = (
-                    (key == "public" and is_true(value))
-                    or (key == "public_access" and value not in (None, "private", "none"))
-                    or (key == "acl" and str(value).lower() in _PUBLIC_ACLS)
-                    or (key == "block_public_access" and is_false(value))
-                )
-                if public:
-                    detail = f"resource {name!r} ({resource.type}) has {key}: {value}"
-                    yield self.finding(view, name, ("resources", name, key), detail)
-                    break
+            found = public_setting(resource.attributes)
+            if found is not None:
+                key, value = found
+                detail = f"resource {name!r} ({resource.type}) has {key}: {value}"
+                yield self.finding(view, name, ("resources", name, key), detail)
+
+    def check_resource(self, view: ResourceView) -> Iterator[Finding]:
+        if not is_bucket(view.type):
+            return
+        found = public_setting(view.configuration)
+        if found is not None:
+            key, value = found
+            yield self.resource_finding(view, f"was provisioned with {key}: {value}")

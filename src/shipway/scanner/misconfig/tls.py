@@ -1,4 +1,5 @@
-"""TLS disabled: connections configured to skip encryption or certificate checks."""
+"""TLS disabled: connections configured to skip encryption or certificate checks, in the
+manifest, the merged configuration or a provisioned resource."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from shipway.scanner.findings import Finding, Rule, Severity
-from shipway.scanner.misconfig.interface import ManifestView, MisconfigRule
+from shipway.scanner.misconfig.interface import (
+    ConfigView,
+    ManifestView,
+    MisconfigRule,
+    ResourceView,
+    scalars,
+)
 from shipway.scanner.misconfig.values import is_false, is_true
 
 # Attributes that turn TLS or its verification off when false, or on when true.
@@ -57,3 +64,13 @@ class TlsDisabled(MisconfigRule):
                     detail = f"service {name!r} sets {variable} without TLS"
                     keys = ("services", name, "env", variable)
                     yield self.finding(view, f"{name}.{variable}", keys, detail)
+
+    def check_config(self, view: ConfigView) -> Iterator[Finding]:
+        for key, name, value in view.leaves():
+            if _disables_tls(name, value):
+                yield self.config_finding(view, key, f"configuration key {key} turns it off")
+
+    def check_resource(self, view: ResourceView) -> Iterator[Finding]:
+        for key, name, value in scalars(view.configuration):
+            if _disables_tls(name, value):
+                yield self.resource_finding(view, f"sets {key}", key)

@@ -13,10 +13,11 @@ SCANNERS: dict[str, str] = {
     "secrets": "shipway.scanner.scanners.secrets:SecretScanner",
     "misconfiguration": "shipway.scanner.scanners.misconfiguration:MisconfigurationScanner",
     "code": "shipway.scanner.scanners.code:CodeScanner",
+    "runtime": "shipway.scanner.scanners.runtime:RuntimeScanner",
 }
 
-#: Names the manifest may list whose scanners this version does not ship yet (issue 7).
-PLANNED: frozenset[str] = frozenset({"runtime"})
+#: Names the manifest may list whose scanners this version does not ship yet.
+PLANNED: frozenset[str] = frozenset()
 
 
 def load_scanner(name: str) -> Scanner:

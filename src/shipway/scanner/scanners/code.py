@@ -8,7 +8,9 @@ fixtures there are not what ships. A LOW-confidence issue is lowered one severit
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import linecache
 import logging
 import warnings
 from collections.abc import Iterator, Sequence
@@ -109,6 +111,11 @@ def _finding(issue: Any, relative: str) -> Finding:
     if cwe:
         properties["cwe"] = f"CWE-{cwe}"
     line = int(issue.lineno)
+    # For baselines: what the line says, so the finding keeps its fingerprint when lines
+    # above it are added or removed.
+    linecache.checkcache(str(issue.fname))  # an agent scans files that change
+    source = linecache.getline(str(issue.fname), line).strip()
+    properties["content_digest"] = hashlib.sha256(source.encode()).hexdigest()[:16]
     return Finding(
         id=f"{test_id}:{relative}:{line}",
         rule=f"code.{test_id.lower()}",

@@ -18,6 +18,8 @@ from shipway.scanner.findings import Finding, Rule
 
 if TYPE_CHECKING:
     from shipway.manifest import LoadedManifest, ResolvedEnvironment
+    from shipway.models import ResourceDescriptor
+    from shipway.scanner.runtime.endpoints import ServiceEndpoint
 
 
 class ScannerError(ShipwayError):
@@ -63,6 +65,14 @@ class ScanTarget:
     manifest: LoadedManifest | None = field(default=None, repr=False)
     environment: ResolvedEnvironment | None = field(default=None, repr=False)
     cancelled: Callable[[], bool] = field(default=never, repr=False, compare=False)
+    #: Resources provisioned for the environment (the store's record), for the
+    #: misconfiguration rules; empty when none are known.
+    resources: tuple[ResourceDescriptor, ...] = field(default=(), repr=False)
+    #: Released services to probe (the runtime scanner); empty when none run.
+    services: tuple[ServiceEndpoint, ...] = field(default=(), repr=False)
+    #: The workspace home (`.shipway/`), where the configuration manager looks for the
+    #: secret backend's settings; secret values are never read by a scan.
+    home: Path | None = None
 
 
 class Scanner(ABC):
