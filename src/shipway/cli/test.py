@@ -124,6 +124,9 @@ def test_command(
         raise InputError(f"{file} has no tests for {env}: add a `tests:` section")
     ws = workspace(file, state)
     base_url = url or _active_url(ws, loaded, environment)
+    with Store.open(ws.state_url) as store:
+        # `${resources.NAME.ATTR}` in tests reads what the provisioner recorded last.
+        resources = store.resources.outputs(loaded.manifest.project, env)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     root = ws.home / "artifacts" / f"test-{env}-{stamp}" / "tests"
     observer = _LiveObserver() if output is OutputFormat.text else Observer()
@@ -133,6 +136,7 @@ def test_command(
         base_url=base_url,
         artifacts_dir=root,
         cache_dir=ws.home / "cache" / "tester",
+        resources=resources,
         observer=observer,
     )
     try:
