@@ -44,7 +44,10 @@ def _probe(port: int | None, http: str | None = None, command: str | None = None
 
 
 def test_http_passes_on_2xx_and_reports_the_answer_otherwise(server: int) -> None:
-    assert _probe(server, http="/ok").run(".", {}).ok
+    passed = _probe(server, http="/ok").run(".", {})
+    assert passed.ok
+    # A passing answer's body is not recorded: it ends up in events.
+    assert passed.output == "GET /ok: HTTP 200"
     failed = _probe(server, http="/health").run(".", {})
     assert not failed.ok
     assert failed.output == "GET /health: HTTP 503 database down"

@@ -50,8 +50,12 @@ def _http(host: str, port: int, path: str, timeout: float) -> ProbeResult:
         return ProbeResult(False, f"GET {path}: {_reason(exc)}")
     finally:
         connection.close()
-    summary = f"GET {path}: HTTP {response.status}" + (f" {body}" if body else "")
-    return ProbeResult(200 <= response.status < 300, summary[:MAX_OUTPUT])
+    passed = 200 <= response.status < 300
+    # NOTE: the body of a passing check is left out: it goes into events, and what a
+    # service chooses to answer on its health path is not ours to record. A failing
+    # check keeps it, since that is what explains the failure.
+    summary = f"GET {path}: HTTP {response.status}" + (f" {body}" if body and not passed else "")
+    return ProbeResult(passed, summary[:MAX_OUTPUT])
 
 
 def _tcp(host: str, port: int, timeout: float) -> ProbeResult:
