@@ -33,11 +33,11 @@ BUILT = [
     "test",
     "config",
     "secrets",
-]
-NOT_BUILT_YET = [
     "logs",
     "alerts",
     "metrics",
+]
+NOT_BUILT_YET = [
     "dashboard",
     "mcp",
     "backup",

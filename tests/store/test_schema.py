@@ -28,12 +28,33 @@ TABLES = {
     "config_versions",
     "config_history",
     "resources",
+    "log_lines",
+    "log_positions",
+    "metric_series",
+    "metric_samples",
+    "metric_chunks",
+    "metric_rollups",
+    "metric_marks",
+    "alert_instances",
+    "alert_silences",
+    "alert_groups",
+    "notification_attempts",
+    "anomalies",
+    "analyses",
 }
+# Full-text search objects made by raw DDL in migration 0007, outside tables.py: the SQLite
+# FTS5 table `log_lines_fts` (with its shadow tables) and the PostgreSQL `log_lines_fts_gin`.
+FTS_PREFIX = "log_lines_fts"
+
+
+def _not_fts(name: str | None, type_: str, parent_names: object) -> bool:
+    return not (name or "").startswith(FTS_PREFIX)
 
 
 def _tables(store: Store) -> set[str]:
     with store.db.read() as conn:
-        return set(sa.inspect(conn).get_table_names())
+        names = set(sa.inspect(conn).get_table_names())
+    return {name for name in names if not name.startswith(FTS_PREFIX)}
 
 
 def test_open_migrates_an_empty_database_to_head(store: Store) -> None:
@@ -44,7 +65,8 @@ def test_open_migrates_an_empty_database_to_head(store: Store) -> None:
 def test_migrated_schema_matches_the_tables_module(store: Store) -> None:
     with store.db.read() as conn:
         differences = compare_metadata(
-            MigrationContext.configure(conn, opts={"compare_type": True}), metadata
+            MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _not_fts}),
+            metadata,
         )
     assert differences == []
 

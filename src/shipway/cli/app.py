@@ -16,7 +16,10 @@ import typer
 from shipway import __version__
 from shipway.cli import deployments, project, releases, scan, validate
 from shipway.cli.agent import agent_app, worker
+from shipway.cli.alerts import alerts_app
 from shipway.cli.config import register as register_config
+from shipway.cli.logs import register as register_logs
+from shipway.cli.metrics import register as register_metrics
 from shipway.cli.output import err_console, one_line
 from shipway.cli.provision import register as register_provision
 from shipway.cli.secrets import register as register_secrets
@@ -57,7 +60,10 @@ register_config(app)
 register_secrets(app)
 register_test(app)
 register_provision(app)
+register_logs(app)
+register_metrics(app)
 app.add_typer(agent_app, name="agent")
+app.add_typer(alerts_app, name="alerts")
 app.command()(worker)
 
 

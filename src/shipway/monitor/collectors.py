@@ -21,7 +21,12 @@ if TYPE_CHECKING:
     from shipway.store import Store
 
 #: "module:Class" of shipway's own collectors, one line each, started in this order.
-BUILTIN_COLLECTORS: tuple[str, ...] = ()
+BUILTIN_COLLECTORS: tuple[str, ...] = (
+    "shipway.monitor.metrics.collector:MetricsCollector",
+    "shipway.monitor.alerts.collector:AlertCollector",
+    "shipway.monitor.logs.collector:LogCollector",
+    "shipway.monitor.anomaly.collector:AnomalyCollector",
+)
 
 
 @dataclass(frozen=True)

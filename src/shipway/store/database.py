@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from shipway.monitor.alerts.repository import AlertRepository
+from shipway.monitor.metrics.storage import MetricRepository
 from shipway.store import schema
+from shipway.store.analyses import AnalysisRepository
 from shipway.store.compensations import CompensationRepository
 from shipway.store.config_versions import ConfigVersionRepository
 from shipway.store.deployments import DeploymentRepository
@@ -39,6 +42,9 @@ class Store:
         self.releases = ReleaseRepository(db)
         self.processes = ServiceProcessRepository(db)
         self.config = ConfigVersionRepository(db)
+        self.analyses = AnalysisRepository(db)
+        self.metrics = MetricRepository(db)
+        self.alerts = AlertRepository(db)
         self.resources = ResourceRepository(db)
 
     @classmethod

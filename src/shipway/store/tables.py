@@ -231,7 +231,6 @@ config_history = sa.Table(
     sqlite_autoincrement=True,
 )
 
-
 # Provisioned resources: what each environment's resources were last applied with and
 # what they expose. Attributes hold `${secret:...}` references, never secret values.
 resources = sa.Table(
@@ -251,4 +250,222 @@ resources = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("serial", sa.Integer, nullable=False),
+)
+
+# Captured log lines (secrets already redacted) and how far the agent has read each
+# followed file. `time` is Unix seconds (the line's own time, else when it was read);
+# `severity` orders levels (0 unknown, 10 debug ... 50 fatal) for "this level and above".
+# NOTE: full-text search lives outside this metadata, created by migration 0007: the
+# SQLite FTS5 table `log_lines_fts` (external content: LogRepository.append indexes new
+# rows, triggers handle deletes) and the PostgreSQL GIN index `log_lines_fts_gin` on
+# to_tsvector('simple', message).
+log_lines = sa.Table(
+    "log_lines",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("service", sa.String(200)),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("release", sa.String(200)),
+    sa.Column("level", sa.String(16)),
+    sa.Column("severity", sa.SmallInteger, nullable=False),
+    sa.Column("time", sa.Float, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("fields", Json, nullable=False),
+    sa.Index("ix_log_lines_env_time", "project", "environment", "time"),
+    sqlite_autoincrement=True,
+)
+
+log_positions = sa.Table(
+    "log_positions",
+    metadata,
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("identity", sa.String(64), nullable=False),
+    sa.Column("offset", sa.BigInteger, nullable=False),
+    sa.Column("head", sa.String(64), nullable=False),
+    sa.Column("head_len", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Metrics (monitor/metrics): one row per distinct series (name + label set) of an
+# environment, raw samples (integer milliseconds, WITHOUT ROWID on SQLite so a row is just
+# its key and value), older raw samples packed in hourly chunks, 1-minute rollups kept
+# longer, and the rollup and compaction watermarks.
+metric_series = sa.Table(
+    "metric_series",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("name", sa.String(400), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.UniqueConstraint("key", name="uq_metric_series_key"),
+    sa.Index("ix_metric_series_name", "project", "environment", "name"),
+    sqlite_autoincrement=True,
+)
+
+metric_samples = sa.Table(
+    "metric_samples",
+    metadata,
+    sa.Column("series_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("value", sa.Float),
+    sqlite_with_rowid=False,
+)
+
+# Raw samples older than an hour, packed per series and hour: little-endian int64 times
+# and float64 values (NaN kept), so a long range reads a few rows instead of thousands.
+metric_chunks = sa.Table(
+    "metric_chunks",
+    metadata,
+    sa.Column("series_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("start_ts", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("end_ts", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("ts", sa.LargeBinary, nullable=False),
+    sa.Column("vals", sa.LargeBinary, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+metric_rollups = sa.Table(
+    "metric_rollups",
+    metadata,
+    sa.Column("series_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ts", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("last_ts", sa.BigInteger, nullable=False),
+    sa.Column("last", sa.Float),
+    sa.Column("min", sa.Float),
+    sa.Column("max", sa.Float),
+    sa.Column("sum", sa.Float),
+    sa.Column("count", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+metric_marks = sa.Table(
+    "metric_marks",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+# Alerts (monitor/alerts): one row per alert instance (rule + label set) with its state,
+# silences, the notification log per group and receiver (Alertmanager's nflog), and every
+# notification attempt. No secret values: attempts name the channel, never its URL.
+alert_instances = sa.Table(
+    "alert_instances",
+    metadata,
+    sa.Column("project", sa.String(200), primary_key=True),
+    sa.Column("environment", sa.String(200), primary_key=True),
+    sa.Column("rule", sa.String(200), primary_key=True),
+    sa.Column("fingerprint", sa.String(16), primary_key=True),
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("annotations", Json, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("value", sa.Float),
+    sa.Column("active_at", UtcDateTime, primary_key=True),
+    sa.Column("fired_at", UtcDateTime),
+    sa.Column("resolved_at", UtcDateTime),
+    sa.Column("evaluated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_alert_instances_state", "project", "environment", "state"),
+)
+
+alert_silences = sa.Table(
+    "alert_silences",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("matchers", Json, nullable=False),
+    sa.Column("starts_at", UtcDateTime, nullable=False),
+    sa.Column("ends_at", UtcDateTime, nullable=False),
+    sa.Column("author", sa.String(200), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_alert_silences_env", "project", "environment", "ends_at"),
+)
+
+alert_groups = sa.Table(
+    "alert_groups",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("receiver", sa.String(200), nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("group_labels", Json, nullable=False),
+    sa.Column("next_flush_at", UtcDateTime),
+    sa.Column("flushed_at", UtcDateTime),
+    sa.Column("notified_at", UtcDateTime),
+    sa.Column("firing", Json, nullable=False),
+    sa.Column("resolved", Json, nullable=False),
+    sa.Index("ix_alert_groups_env", "project", "environment"),
+)
+
+notification_attempts = sa.Table(
+    "notification_attempts",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("group_key", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("alerts", sa.Integer, nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Index("ix_notification_attempts_env", "project", "environment", "id"),
+    sqlite_autoincrement=True,
+)
+
+# Anomalies the agent found in watched series (one row per rule, detector, series and
+# point), and the verdicts of post-release analyses (the observe stage), with every
+# metric's verdict. `at` is Unix seconds, like the metric samples it points at.
+anomalies = sa.Table(
+    "anomalies",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("rule", sa.String(200), nullable=False),
+    sa.Column("detector", sa.String(32), nullable=False),
+    sa.Column("series_key", sa.String(64), nullable=False),
+    sa.Column("labels", Json, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("expected", sa.Float, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("deployment_id", sa.String(64)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint(
+        "project", "environment", "rule", "detector", "series_key", "at", name="uq_anomalies_point"
+    ),
+    sa.Index("ix_anomalies_env_at", "project", "environment", "at"),
+    sqlite_autoincrement=True,
+)
+
+analyses = sa.Table(
+    "analyses",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("deployment_id", sa.String(64), _deployment_fk(), nullable=False),
+    sa.Column("project", sa.String(200), nullable=False),
+    sa.Column("environment", sa.String(200), nullable=False),
+    sa.Column("release_id", sa.String(200), nullable=False),
+    sa.Column("baseline_release_id", sa.String(200)),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("metrics", Json, nullable=False),
+    sa.Column("windows", Json, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index("ix_analyses_env", "project", "environment", "id"),
+    sa.Index("ix_analyses_deployment", "deployment_id"),
+    sqlite_autoincrement=True,
 )

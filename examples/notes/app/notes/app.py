@@ -18,6 +18,10 @@ Environment (flags win over variables):
   of a release whose health check never passes.
 - `CRASH_ON_START=1`: the process exits with status 1 immediately, before listening,
   for crash-loop tests.
+- `ERROR_RATE=0.1`: that fraction of requests (every path but `/health` and
+  `/metrics`) answers 500, spread evenly, for tests of monitoring (alerts, post-release
+  analysis); `ERROR_RATE_FILE=PATH` reads the rate from a file, re-read every second, so
+  it can change while the process runs. Default: off. See `notes/faults.py`.
 
 On SIGTERM (or SIGINT) the server stops accepting connections, lets requests in flight
 finish and exits with status 0. After GRACEFUL_SHUTDOWN_SECONDS uvicorn cancels what is
@@ -45,6 +49,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from notes.api import NotesApi, error_response
+from notes.faults import ErrorRate, FaultMiddleware
 from notes.logs import configure_logging, log_request
 from notes.metrics import Metrics
 from notes.observation import ObservationMiddleware
@@ -79,9 +84,14 @@ def create_app(settings: Settings, store: NoteStore) -> Starlette:
         yield
 
     pages, api = NotesPages(store, settings), NotesApi(store, settings, metrics)
+    middleware = [Middleware(ObservationMiddleware, observers=[metrics.observe, log_request])]
+    if settings.error_rate or settings.error_rate_file:
+        # Inside the observation, so the injected failures are counted and logged.
+        rate = ErrorRate(settings.error_rate, settings.error_rate_file)
+        middleware.append(Middleware(FaultMiddleware, rate=rate))
     return Starlette(
         routes=[*pages.routes(), *api.routes()],
-        middleware=[Middleware(ObservationMiddleware, observers=[metrics.observe, log_request])],
+        middleware=middleware,
         exception_handlers={HTTPException: _http_error, StoreError: _store_error},
         lifespan=lifespan,
     )

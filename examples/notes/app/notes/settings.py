@@ -11,6 +11,8 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from notes.faults import error_rate_setting
+
 DEFAULT_DATABASE_URL = "sqlite:///./notes.db"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -31,6 +33,9 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     version: str = "1"
     fail_health: bool = False
+    #: Fraction of requests (not /health, /metrics) answered 500; see notes/faults.py.
+    error_rate: float = 0.0
+    error_rate_file: str | None = None
 
 
 def _parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
@@ -53,10 +58,16 @@ def load_settings(argv: Sequence[str] | None, env: Mapping[str, str] | None = No
     env = os.environ if env is None else env
     parser = _parser(env)
     args = parser.parse_args(argv)
+    try:
+        error_rate = error_rate_setting(env)
+    except ValueError as exc:
+        parser.error(str(exc))
     return Settings(
         host=args.host,
         port=_port(parser, str(args.port)),
         database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
         version=env.get("NOTES_VERSION") or "1",
         fail_health=env_flag(env, "FAIL_HEALTH"),
+        error_rate=error_rate,
+        error_rate_file=env.get("ERROR_RATE_FILE", "").strip() or None,
     )

@@ -26,6 +26,7 @@ BUILTIN_MODULES: tuple[str, ...] = (
     "shipway.tester.stage",
     "shipway.scanner.stage",
     "shipway.provisioner.stage",
+    "shipway.monitor.analysis.stage",
 )
 
 
