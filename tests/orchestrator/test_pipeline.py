@@ -132,7 +132,8 @@ def test_stage_without_component_is_skipped(tmp_path) -> None:
         skipped = [e for e in events if e["type"] == "STAGE_SKIPPED"]
         assert len(skipped) == 7
         assert "requirements is not configured in the manifest" in skipped[0]["message"]
-        assert "no 'provision' component is installed" in skipped[1]["message"]
+        assert "resources is not configured in the manifest" in skipped[1]["message"]
+        assert all("not configured in the manifest" in e["message"] for e in skipped)
     finally:
         project.stop_agent()
 
