@@ -39,6 +39,7 @@ class EnvironmentView(ManifestModel):
         _check_ports(self.services)
         _check_service_names(self)
         _check_channels(self.monitoring)
+        _check_anomaly_names(self.monitoring)
         tested_service(self)
         return self
 
@@ -144,6 +145,11 @@ def _check_service_names(view: EnvironmentView) -> None:
         (s.service, ("monitoring", "logs", i, "service"))
         for i, s in enumerate(view.monitoring.logs)
     ]
+    refs += [
+        (a.log.service, ("monitoring", "alerts", i, "log", "service"))
+        for i, a in enumerate(view.monitoring.alerts)
+        if a.log is not None
+    ]
     refs += [(name, ("config", "reload", name)) for name in view.config.reload]
     refs += [
         (f.service, ("config", "files", i, "service")) for i, f in enumerate(view.config.files)
@@ -151,6 +157,19 @@ def _check_service_names(view: EnvironmentView) -> None:
     for name, where in refs:
         if name is not None and name not in view.services:
             raise ModelProblem(f"unknown service {name!r}{did_you_mean(name, names)}", where)
+
+
+def _check_anomaly_names(monitoring: MonitoringSpec) -> None:
+    """An anomaly rule's name is the `metric` label of what it records: two rules of one
+    name would mix their series. (Alert rules may share a name, as in Prometheus.)"""
+    seen: set[str] = set()
+    for index, rule in enumerate(monitoring.anomalies):
+        if rule.name in seen:
+            raise ModelProblem(
+                f"duplicate anomaly rule name {rule.name!r}: each needs its own",
+                ("monitoring", "anomalies", index, "name"),
+            )
+        seen.add(rule.name)
 
 
 def _check_channels(monitoring: MonitoringSpec) -> None:
