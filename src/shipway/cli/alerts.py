@@ -55,27 +55,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-# NOTE: `alerts list --state` filters by alert state (as the issue asks), so here the
-# store URL, elsewhere `--state URL`, is `--state-url` (or SHIPWAY_STATE_URL); see
-# docs/decisions/0032.
-StateUrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--state-url",
-        envvar="SHIPWAY_STATE_URL",
-        help="State store URL: sqlite (default, under .shipway/) or postgresql://...",
-    ),
-]
-
-
 @alerts_app.command("list")
 def list_alerts(
     env: EnvOpt,
     state_filter: Annotated[
-        StateFilter | None, typer.Option("--state", help="Only alerts in this state.")
+        StateFilter | None,
+        typer.Option("--status", help="Only alerts in this state (firing, pending, ...)."),
     ] = None,
     file: FileOpt = DEFAULT_FILE,
-    state: StateUrlOpt = None,
+    state: StateOpt = None,
     output: OutputOpt = OutputFormat.text,
 ) -> None:
     """List ENV's alerts (pending, firing, and recently resolved)."""

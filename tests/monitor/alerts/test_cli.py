@@ -86,7 +86,7 @@ def test_list_filters_by_state(project: Path) -> None:
         ("a", "firing"),
         ("b", "pending"),
     ]
-    firing = json_of(project, "list", "-e", "dev", "--state", "firing")
+    firing = json_of(project, "list", "-e", "dev", "--status", "firing")
     assert [a["labels"]["instance"] for a in firing] == ["a"]
     assert firing[0]["annotations"] == {"summary": "high"} and firing[0]["silenced_by"] == []
     text = shipway(project, "list", "-e", "dev")
@@ -109,7 +109,7 @@ def test_silence_then_unsilence(project: Path) -> None:
     assert done.returncode == 0, done.stderr
     silence_id = done.stdout.strip()
     assert len(silence_id) == 36
-    firing = json_of(project, "list", "-e", "dev", "--state", "firing")
+    firing = json_of(project, "list", "-e", "dev", "--status", "firing")
     assert firing[0]["silenced_by"] == [silence_id]
     (listed,) = json_of(project, "silences", "-e", "dev")
     assert listed["id"] == silence_id and listed["status"] == "active"
@@ -119,7 +119,7 @@ def test_silence_then_unsilence(project: Path) -> None:
     assert ends == timedelta(hours=2)
     done = shipway(project, "unsilence", silence_id)
     assert done.returncode == 0 and "expired" in done.stdout
-    assert json_of(project, "list", "-e", "dev", "--state", "firing")[0]["silenced_by"] == []
+    assert json_of(project, "list", "-e", "dev", "--status", "firing")[0]["silenced_by"] == []
     assert json_of(project, "silences", "-e", "dev") == []
     assert json_of(project, "silences", "-e", "dev", "--all")[0]["status"] == "expired"
 
@@ -140,7 +140,7 @@ def test_history_lists_attempts(project: Path) -> None:
         (["silence", "-e", "dev", "a=b", "--duration", "soon", "--comment", "x"], "duration"),
         (["unsilence", "0000"], "no silence '0000'"),
         (["list", "-e", "nope"], "nope"),
-        (["list", "-e", "dev", "--state", "sleeping"], "sleeping"),
+        (["list", "-e", "dev", "--status", "sleeping"], "sleeping"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(project: Path, args: list[str], message: str) -> None:
