@@ -170,4 +170,8 @@ def _print_matrix(
 
 
 def register(app: typer.Typer) -> None:
+    from shipway.cli import analyses
+
+    metrics_app.command("anomalies")(analyses.anomalies)
+    metrics_app.command("analyses")(analyses.analyses)
     app.add_typer(metrics_app, name="metrics")
