@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from shipway.monitor.logs.parsing import parse_line
-from shipway.monitor.logs.records import LogLine
+from shipway.monitor.logs.parsing import parse_parts
+from shipway.monitor.logs.records import LogLine, new_line
 from shipway.monitor.logs.redaction import Redactor
 
 
@@ -31,22 +31,18 @@ def ingest(
 ) -> list[LogLine]:
     """The lines worth storing (blank ones are dropped), redacted and parsed; a line
     without its own time gets `read_at`."""
+    project, environment, service = labels.project, labels.environment, labels.service
+    source, release, fmt = labels.source, labels.release, labels.format
+    redact = redactor.redact
     out = []
     for text in raw:
-        if not text.strip():
+        if not text or text.isspace():  # what `not text.strip()` says, without a copy
             continue
-        parsed = parse_line(redactor.redact(text), labels.format)
+        message = redact(text)
+        level, when, fields = parse_parts(message, fmt)
+        if when is None:
+            when = read_at
         out.append(
-            LogLine(
-                project=labels.project,
-                environment=labels.environment,
-                service=labels.service,
-                source=labels.source,
-                level=parsed.level,
-                time=read_at if parsed.time is None else parsed.time,
-                message=parsed.message,
-                fields=parsed.fields,
-                release=labels.release,
-            )
+            new_line(project, environment, service, source, level, when, message, fields, release)
         )
     return out

@@ -20,7 +20,13 @@ from shipway.monitor.logs.timestamps import CLF, clf_time, find_time, value_time
 
 FORMATS = ("auto", "text", "json", "logfmt", "common", "combined")
 
+#: What a parser finds in a line: its level, its own time and its fields. The parsers
+#: return these plain tuples and only `parse_line` wraps them in a `ParsedLine`, so the
+#: ingestion loop (`ingest.py`) builds one object a line, not two.
+Parts = tuple[str | None, float | None, dict[str, Any]]
+
 _LEVEL_KEYS = ("level", "lvl", "severity", "levelname", "log.level", "loglevel", "@l")
+_DOTTED_KEYS = frozenset(key for key in _LEVEL_KEYS if "." in key)
 _TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "t", "@t", "datetime", "asctime")
 
 # -- access logs ---------------------------------------------------------------------
@@ -36,30 +42,35 @@ _COMBINED_RE = re.compile(
 )
 
 
-def _access(line: str, pattern: re.Pattern[str]) -> ParsedLine | None:
+def _access(line: str, pattern: re.Pattern[str]) -> Parts | None:
     if '] "' not in line:  # cheap: most lines that are not access lines stop here
         return None
     match = pattern.match(line)
     if match is None:
         return None
-    parts = match.groupdict()
-    method, path, protocol = _request(parts["request"])
-    status = int(parts["status"])
+    # groups in pattern order: remote_addr, ident, user, time, request, status, bytes
+    # (then referer, agent, rest for combined); positions are cheaper than groupdict().
+    parts = match.groups()
+    method, path, protocol = _request(parts[4])
+    status = int(parts[5])
+    user = parts[2]
+    size = parts[6]
     fields: dict[str, Any] = {
-        "remote_addr": parts["remote_addr"],
-        "user": None if parts["user"] == "-" else parts["user"],
+        "remote_addr": parts[0],
+        "user": None if user == "-" else user,
         "method": method,
         "path": path,
         "protocol": protocol,
         "status": status,
-        "bytes": None if parts["bytes"] == "-" else int(parts["bytes"]),
+        "bytes": None if size == "-" else int(size),
     }
-    if "referer" in parts:
-        fields["referer"] = None if parts["referer"] == "-" else parts["referer"]
-        fields["agent"] = None if parts["agent"] == "-" else parts["agent"]
-    clf = CLF.fullmatch(parts["time"])
+    if len(parts) > 7:
+        referer, agent = parts[7], parts[8]
+        fields["referer"] = None if referer == "-" else referer
+        fields["agent"] = None if agent == "-" else agent
+    clf = CLF.fullmatch(parts[3])
     level = "error" if status >= 500 else "warn" if status >= 400 else "info"
-    return ParsedLine(line, level, clf_time(clf) if clf else None, fields)
+    return level, clf_time(clf) if clf else None, fields
 
 
 def _request(request: str) -> tuple[str | None, str | None, str | None]:
@@ -72,17 +83,25 @@ def _request(request: str) -> tuple[str | None, str | None, str | None]:
 
 
 def parse_common(line: str) -> ParsedLine | None:
-    return _access(line, _COMMON_RE)
+    return _parsed(line, _access(line, _COMMON_RE))
 
 
 def parse_combined(line: str) -> ParsedLine | None:
-    return _access(line, _COMBINED_RE)
+    return _parsed(line, _access(line, _COMBINED_RE))
+
+
+def _parsed(line: str, parts: Parts | None) -> ParsedLine | None:
+    return None if parts is None else ParsedLine(line, *parts)
 
 
 # -- structured ----------------------------------------------------------------------
 
 
 def parse_json(line: str) -> ParsedLine | None:
+    return _parsed(line, _json(line))
+
+
+def _json(line: str) -> Parts | None:
     stripped = line.strip()
     if not stripped.startswith("{"):
         return None
@@ -92,7 +111,7 @@ def parse_json(line: str) -> ParsedLine | None:
         return None
     if not isinstance(data, dict):
         return None
-    return _structured(line, data)
+    return _structured(data)
 
 
 _LOGFMT_PAIR = re.compile(r'([^\s=]+)=("[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)(?=\s|$)')
@@ -101,23 +120,34 @@ _LOGFMT_LINE = re.compile(r'\s*(?:[^\s=]+=(?:"[^"\\]*(?:\\.[^"\\]*)*"|[^\s"]*)(?
 
 def parse_logfmt(line: str) -> ParsedLine | None:
     """key=value pairs (values may be quoted); every token of the line must be a pair."""
+    return _parsed(line, _logfmt(line))
+
+
+def _logfmt(line: str) -> Parts | None:
     if _LOGFMT_LINE.fullmatch(line) is None:
         return None
     data: dict[str, Any] = {}
     for key, raw in _LOGFMT_PAIR.findall(line):
         if raw.startswith('"'):
-            try:
-                raw = json.loads(raw)
-            except ValueError:
+            # NOTE: without a backslash, json.loads gives the text between the quotes or
+            # fails (a control character) and falls back to it: skip the call.
+            if "\\" not in raw:
                 raw = raw[1:-1]
+            else:
+                try:
+                    raw = json.loads(raw)
+                except ValueError:
+                    raw = raw[1:-1]
         data[key] = raw
-    return _structured(line, data) if data else None
+    return _structured(data) if data else None
 
 
-def _structured(line: str, data: dict[str, Any]) -> ParsedLine:
+def _structured(data: dict[str, Any]) -> Parts:
     level = None
     for key in _LEVEL_KEYS:
-        value = data.get(key) if key in data else _nested(data, key)
+        value = data.get(key)
+        if value is None and key in _DOTTED_KEYS and key not in data:
+            value = _nested(data, key)
         if value is None:
             continue
         if isinstance(value, str) and (level := canonical_level(value)):
@@ -126,11 +156,11 @@ def _structured(line: str, data: dict[str, Any]) -> ParsedLine:
             level = _numeric_level(value)
             break
     when = None
-    for key in _TIME_KEYS:
-        value = data.get(key) if key in data else _nested(data, key)
+    for key in _TIME_KEYS:  # NOTE: none is dotted, so none is looked up nested
+        value = data.get(key)
         if value is not None and (when := value_time(value)) is not None:
             break
-    return ParsedLine(line, level, when, data)
+    return level, when, data
 
 
 def _nested(data: dict[str, Any], key: str) -> Any:
@@ -168,6 +198,10 @@ _EXCEPTION = re.compile(r"^(?:Traceback \(most recent call last\)|\w+(?:Error|Ex
 
 def parse_text(line: str) -> ParsedLine:
     """Plain text: a level word where loggers put it, and the first time in the line."""
+    return ParsedLine(line, *_text(line))
+
+
+def _text(line: str) -> Parts:
     fields: dict[str, Any] = {}
     level = None
     match = _PREFIX.match(line) or _PY_ASCTIME.match(line)
@@ -185,35 +219,45 @@ def parse_text(line: str) -> ParsedLine:
     if access:
         fields.update(access.groupdict())
         fields["status"] = int(fields["status"])
-    return ParsedLine(line, level, find_time(line), fields)
+    return level, find_time(line), fields
 
 
 # -- dispatch ------------------------------------------------------------------------
 
-_STRICT: dict[str, Callable[[str], ParsedLine | None]] = {
-    "json": parse_json,
-    "logfmt": parse_logfmt,
-    "common": parse_common,
-    "combined": parse_combined,
+_STRICT: dict[str, Callable[[str], Parts | None]] = {
+    "json": _json,
+    "logfmt": _logfmt,
+    "common": lambda line: _access(line, _COMMON_RE),
+    "combined": lambda line: _access(line, _COMBINED_RE),
 }
-_AUTO_ORDER = (parse_json, parse_combined, parse_common)
 
 
 def parse_line(line: str, fmt: str = "auto") -> ParsedLine:
     """Parse `line` (no trailing newline) as `fmt`; falls back to plain text."""
+    return ParsedLine(line, *parse_parts(line, fmt))
+
+
+def parse_parts(line: str, fmt: str = "auto") -> Parts:
+    """What `parse_line` finds, as a (level, time, fields) tuple."""
     if fmt == "auto":
-        for parser in _AUTO_ORDER:
-            parsed = parser(line)
-            if parsed is not None:
-                return parsed
+        # NOTE: the same order as trying every parser (json, combined, common, logfmt
+        # with at least two pairs, text), with each parser's own cheap pre-check hoisted
+        # here so a line only meets the parsers it could be.
+        parts = _json(line)
+        if parts is not None:
+            return parts
+        if '] "' in line:
+            parts = _access(line, _COMBINED_RE) or _access(line, _COMMON_RE)
+            if parts is not None:
+                return parts
         if "=" in line:
-            logfmt = parse_logfmt(line)
-            if logfmt is not None and len(logfmt.fields) >= 2:
-                return logfmt
-        return parse_text(line)
+            parts = _logfmt(line)
+            if parts is not None and len(parts[2]) >= 2:
+                return parts
+        return _text(line)
     strict = _STRICT.get(fmt)
     if strict is not None:
-        parsed = strict(line)
-        if parsed is not None:
-            return parsed
-    return parse_text(line)
+        parts = strict(line)
+        if parts is not None:
+            return parts
+    return _text(line)
