@@ -30,9 +30,12 @@ def free_port() -> int:
 
 
 def without_tests(manifest: str) -> str:
-    """The manifest without its `tests:` section: these tests are about releases, and
-    the test stage (tests/tester) would add its contract run to every deploy."""
-    return re.sub(r"^tests:\n(?:[ #].*\n|\n)*", "", manifest, flags=re.MULTILINE)
+    """The manifest without its top-level `tests:` and `monitoring:` sections: these tests
+    are about releases; the test stage (tests/tester) would add its contract run to every
+    deploy, and tests of monitoring (tests/monitor) write the section they need."""
+    for section in ("tests", "monitoring"):
+        manifest = re.sub(rf"^{section}:.*\n(?:[ #].*\n|\n)*", "", manifest, flags=re.MULTILINE)
+    return manifest
 
 
 class DeployedProject:
