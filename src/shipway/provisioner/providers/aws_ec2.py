@@ -154,6 +154,7 @@ def _permissions(entries: Iterable[Entry]) -> list[dict[str, Any]]:
 
 class SecurityGroupProvider(Provider):
     type = "aws.security_group"
+    missing = "InvalidGroup.NotFound: security group"
     Settings = SecurityGroupSettings
     replace_on = frozenset({"name", "description", "vpc_id"})
 
@@ -321,11 +322,3 @@ class SecurityGroupProvider(Provider):
             if error_code(e) in {"InvalidGroup.NotFound", "InvalidGroupId.NotFound"}:
                 return
             raise aws_error(f"deleting security group {current.resource_id}", e) from None
-
-    def adopt(self, ctx: ProviderContext, settings: ProviderSettings, resource_id: str) -> Observed:
-        observed = self.read(ctx, settings, resource_id)
-        if observed is None:
-            raise ProviderError(
-                f"{self.type}: InvalidGroup.NotFound: security group {resource_id!r} does not exist"
-            )
-        return observed

@@ -180,6 +180,7 @@ def _optional(call: Any, missing: str, **kwargs: Any) -> dict[str, Any] | None:
 
 class S3BucketProvider(Provider):
     type = "aws.s3_bucket"
+    missing = "NoSuchBucket: bucket"
     Settings = S3BucketSettings
     replace_on = frozenset({"name", "region"})
 
@@ -392,9 +393,3 @@ class S3BucketProvider(Provider):
                 f"emptying S3 bucket {bucket!r}: {first.get('Code')}: {first.get('Message')} "
                 f"({first.get('Key')!r} and {len(errors) - 1} more)"
             )
-
-    def adopt(self, ctx: ProviderContext, settings: ProviderSettings, resource_id: str) -> Observed:
-        observed = self.read(ctx, settings, resource_id)
-        if observed is None:
-            raise ProviderError(f"{self.type}: NoSuchBucket: bucket {resource_id!r} does not exist")
-        return observed

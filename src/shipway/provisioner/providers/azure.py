@@ -89,6 +89,7 @@ def azure_error(doing: str, error: Exception) -> ProviderError:
 
 class BlobContainerProvider(Provider):
     type = "azure.blob_container"
+    missing = "ContainerNotFound: container"
     Settings = BlobContainerSettings
     replace_on = frozenset({"name"})
 
@@ -246,14 +247,6 @@ class BlobContainerProvider(Provider):
             return
         except Exception as e:
             raise azure_error(f"deleting blob container {name!r}", e) from None
-
-    def adopt(self, ctx: ProviderContext, settings: ProviderSettings, resource_id: str) -> Observed:
-        observed = self.read(ctx, settings, resource_id)
-        if observed is None:
-            raise ProviderError(
-                f"{self.type}: ContainerNotFound: container {resource_id!r} does not exist"
-            )
-        return observed
 
 
 def _account_name(account_url: str) -> str:

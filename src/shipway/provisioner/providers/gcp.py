@@ -83,6 +83,7 @@ def gcp_error(doing: str, error: Exception) -> ProviderError:
 
 class StorageBucketProvider(Provider):
     type = "gcp.storage_bucket"
+    missing = "404 Not Found: bucket"
     Settings = StorageBucketSettings
     replace_on = frozenset({"name", "location"})
 
@@ -224,11 +225,3 @@ class StorageBucketProvider(Provider):
             return
         except Exception as e:
             raise gcp_error(f"deleting storage bucket {name!r}", e) from None
-
-    def adopt(self, ctx: ProviderContext, settings: ProviderSettings, resource_id: str) -> Observed:
-        observed = self.read(ctx, settings, resource_id)
-        if observed is None:
-            raise ProviderError(
-                f"{self.type}: 404 Not Found: bucket {resource_id!r} does not exist"
-            )
-        return observed

@@ -111,6 +111,9 @@ class Provider(ABC):
     replace_on: ClassVar[frozenset[str]] = frozenset()
     #: True for types whose outputs include generated credentials (`provision rotate`).
     rotatable: ClassVar[bool] = False
+    #: How `adopt` names a resource that does not exist, in the service's own words
+    #: (`NoSuchBucket: bucket`); empty for the plain `TYPE 'ID' does not exist`.
+    missing: ClassVar[str] = ""
 
     def settings(self, attributes: Mapping[str, Any]) -> ProviderSettings:
         """The manifest attributes, validated. pydantic's ValidationError propagates; the
@@ -162,5 +165,6 @@ class Provider(ABC):
         """`provision import`: take over an existing resource. Default: `read` it."""
         observed = self.read(ctx, settings, resource_id)
         if observed is None:
-            raise ProviderError(f"{self.type} {resource_id!r} does not exist")
+            what = f"{self.type}: {self.missing}" if self.missing else self.type
+            raise ProviderError(f"{what} {resource_id!r} does not exist")
         return observed
