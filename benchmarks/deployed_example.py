@@ -21,8 +21,11 @@ class Example:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = int(sock.getsockname()[1])
-        # No tests: these benchmarks time releases, not the test stage.
-        text = re.sub(r"^tests:\n(?:[ #].*\n|\n)*", "", self.manifest.read_text(), flags=re.M)
+        # No tests and no monitoring: these benchmarks time releases, not the test stage
+        # or the scraping beside it.
+        text = self.manifest.read_text()
+        for section in ("tests", "monitoring"):
+            text = re.sub(rf"^{section}:.*\n(?:[ #].*\n|\n)*", "", text, flags=re.M)
         text = text.replace("port: 8080", f"port: {self.port}")
         if health_interval is not None:
             text = text.replace("interval: 1s", f"interval: {health_interval}")
