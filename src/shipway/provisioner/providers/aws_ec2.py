@@ -19,9 +19,7 @@ from shipway.provisioner.providers.aws import (
     AwsSettings,
     aws_error,
     client,
-    default_name,
     error_code,
-    observed_name,
     region_of,
     tag_dict,
     tag_list,
@@ -34,6 +32,7 @@ from shipway.provisioner.providers.interface import (
     ProviderError,
     ProviderSettings,
 )
+from shipway.provisioner.providers.naming import default_name, observed_name
 
 _PROTOCOLS = {"all": "-1", "-1": "-1", "tcp": "tcp", "udp": "udp", "icmp": "icmp"}
 _PROTOCOLS |= {"icmpv6": "icmpv6", "6": "tcp", "17": "udp", "1": "icmp", "58": "icmpv6"}

@@ -21,9 +21,7 @@ from shipway.provisioner.providers.aws import (
     AwsSettings,
     aws_error,
     client,
-    default_name,
     error_code,
-    observed_name,
     region_of,
     tag_dict,
     tag_list,
@@ -36,6 +34,7 @@ from shipway.provisioner.providers.interface import (
     ProviderError,
     ProviderSettings,
 )
+from shipway.provisioner.providers.naming import default_name, observed_name
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _BLOCK_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")

@@ -26,9 +26,7 @@ from shipway.provisioner.providers.aws import (
     AwsSettings,
     aws_error,
     client,
-    default_name,
     error_code,
-    observed_name,
     tag_dict,
     tag_list,
 )
@@ -40,6 +38,7 @@ from shipway.provisioner.providers.interface import (
     ProviderError,
     ProviderSettings,
 )
+from shipway.provisioner.providers.naming import default_name, observed_name
 
 _REFERENCE = re.compile(r"\$\{secret:[^}]+\}")
 _NOT_FOUND = {"ResourceNotFoundException"}

@@ -17,7 +17,6 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from shipway.provisioner.providers.aws import default_name
 from shipway.provisioner.providers.interface import (
     UNKNOWN,
     Observed,
@@ -26,6 +25,7 @@ from shipway.provisioner.providers.interface import (
     ProviderError,
     ProviderSettings,
 )
+from shipway.provisioner.providers.naming import default_name
 
 _REFERENCE = re.compile(r"\$\{secret:[^}]+\}")
 _CONTAINER_NAME = re.compile(r"[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]")

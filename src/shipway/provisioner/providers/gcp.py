@@ -18,7 +18,6 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from shipway.provisioner.providers.aws import default_name, observed_name
 from shipway.provisioner.providers.interface import (
     UNKNOWN,
     Observed,
@@ -27,6 +26,7 @@ from shipway.provisioner.providers.interface import (
     ProviderError,
     ProviderSettings,
 )
+from shipway.provisioner.providers.naming import default_name, observed_name
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
 _LABEL = re.compile(r"[a-z][a-z0-9_-]{0,62}")
